@@ -1,0 +1,39 @@
+"""`cloud: local`: an existing cluster from a kubeconfig, with every data service in the cluster."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.infrastructure import InCluster, Infrastructure
+from components.settings import LocalSettings
+
+
+def cluster_identifier(settings: LocalSettings) -> str:
+    """Stable across kubeconfig edits (token or CA rotation must not replace every resource);
+    changes only when the stack points at another context."""
+    return f"local:{settings.context or 'current-context'}"
+
+
+class LocalCluster(pulumi.ComponentResource):
+    infrastructure: Infrastructure
+
+    def __init__(self, name: str, settings: LocalSettings, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("openedx:clouds:LocalCluster", name, None, opts)
+        provider = k8s.Provider(
+            f"{name}-kubernetes",
+            kubeconfig=settings.kubeconfig,
+            context=settings.context,
+            cluster_identifier=cluster_identifier(settings),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        in_cluster = InCluster()
+        self.infrastructure = Infrastructure(
+            provider=provider,
+            mysql=in_cluster,
+            mongodb=in_cluster,
+            redis=in_cluster,
+            storage_class=settings.storage_class,
+            retain_storage_class=None,
+        )
+        self.register_outputs({"clusterIdentifier": cluster_identifier(settings)})

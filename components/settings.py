@@ -1,0 +1,377 @@
+"""The typed stack config: every `openedx:` key validated into one model, with per-environment defaults.
+
+Bad input stops the program before any resource exists: all problems are collected and reported together,
+one line each, naming the key path (`openedx:instances[1].lmsHost: 'x y' is not a valid host name`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib.metadata
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "openedx"
+Cloud = Literal["local", "aws", "gcp", "azure"]
+Environment = Literal["dev", "staging", "production"]
+
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
+_TUTOR_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+INSTANCE_NAME_MAX = 30  # leaves room for derived names (`<name>-services`, namespaces, Helm's 53-char limit)
+
+
+class ConfigError(Exception):
+    """Invalid stack config: every problem, one line each, naming its key path."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid stack config:\n" + "\n".join(f"  {p}" for p in problems))
+        self.problems = problems
+
+
+def _instance_name(value: str) -> str:
+    if len(value) > INSTANCE_NAME_MAX:
+        raise ValueError(f"{value!r} is too long ({len(value)} characters, at most {INSTANCE_NAME_MAX})")
+    if not _DNS_LABEL.match(value):
+        raise ValueError(f"{value!r} is not a DNS label (lowercase letters, digits and '-', starting with a letter)")
+    return value
+
+
+def is_host_name(value: str) -> bool:
+    labels = value.split(".")
+    return (
+        len(value) <= 253
+        and len(labels) >= 2
+        and all(len(label) <= 63 and _HOST_LABEL.match(label) for label in labels)
+    )
+
+
+def _host_name(value: str) -> str:
+    if not is_host_name(value):
+        raise ValueError(f"{value!r} is not a valid host name")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+def _quantity(value: str) -> str:
+    if not _QUANTITY.match(value):
+        raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 4Gi)")
+    return value
+
+
+InstanceName = Annotated[str, AfterValidator(_instance_name)]
+HostName = Annotated[str, AfterValidator(_host_name)]
+Email = Annotated[str, AfterValidator(_email)]
+Quantity = Annotated[str, AfterValidator(_quantity)]
+
+
+class _Model(BaseModel):
+    """Stack keys are camelCase; unknown keys are errors (typos must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
+
+
+class ResourceAmounts(_Model):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+class Resources(_Model):
+    requests: ResourceAmounts | None = None
+    limits: ResourceAmounts | None = None
+
+
+class Workload(_Model):
+    """Scaling and sizing of one workload. Unset bounds come from the stack's environment."""
+
+    min_replicas: int | None = Field(default=None, ge=1, le=100)
+    max_replicas: int | None = Field(default=None, ge=1, le=200)
+    autoscaling: bool | None = None
+    resources: Resources | None = None
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> Workload:
+        if self.min_replicas is not None and self.max_replicas is not None and self.min_replicas > self.max_replicas:
+            raise ValueError(f"minReplicas ({self.min_replicas}) is greater than maxReplicas ({self.max_replicas})")
+        return self
+
+
+class Workloads(_Model):
+    lms: Workload = Workload()
+    cms: Workload = Workload()
+    lms_worker: Workload = Workload()
+    cms_worker: Workload = Workload()
+    mfe: Workload = Workload()
+    caddy: Workload = Workload()
+
+
+class Image(_Model):
+    repository: str = Field(min_length=1)
+    tag: str = Field(min_length=1, pattern=r"^[\w][\w.-]{0,127}$")
+
+
+class Images(_Model):
+    """Operators run their own Tutor-built images; unset means the images pinned in the chart."""
+
+    openedx: Image | None = None
+    mfe: Image | None = None
+
+
+class Quota(_Model):
+    """The instance namespace's ResourceQuota (headroom for surge pods and migration Jobs included)."""
+
+    requests_cpu: Quantity = "16"
+    requests_memory: Quantity = "48Gi"
+    limits_cpu: Quantity = "32"
+    limits_memory: Quantity = "96Gi"
+    pods: int = Field(default=100, ge=10, le=1000)
+
+
+class InstanceSettings(_Model):
+    name: InstanceName
+    lms_host: HostName
+    cms_host: HostName | None = None
+    mfe_host: HostName | None = None
+    platform_name: str = Field(default="Open edX", min_length=1, max_length=100)
+    contact_email: Email | None = None
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+    https: bool = True
+    images: Images = Images()
+    plugins: tuple[str, ...] = ("forum", "mfe")
+    workloads: Workloads = Workloads()
+    quota: Quota = Quota()
+    tutor_config: dict[str, Any] = Field(default_factory=dict)
+    wave: int = Field(default=0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _distinct_hosts(self) -> InstanceSettings:
+        if self.cms_host is not None and self.cms_host == self.lms_host:
+            raise ValueError(f"cmsHost must differ from lmsHost (both are {self.lms_host!r})")
+        return self
+
+    @property
+    def studio_host(self) -> str:
+        return self.cms_host or f"studio.{self.lms_host}"
+
+    @property
+    def apps_host(self) -> str:
+        return self.mfe_host or f"apps.{self.lms_host}"
+
+    @property
+    def meilisearch_host(self) -> str:
+        return f"meilisearch.{self.lms_host}"
+
+    @property
+    def public_hosts(self) -> dict[str, str]:
+        """Every host the instance answers on, by the stack key that sets (or derives) it."""
+        hosts = {"lmsHost": self.lms_host, "cmsHost": self.studio_host, "meilisearch": self.meilisearch_host}
+        if "mfe" in self.plugins:
+            hosts["mfeHost"] = self.apps_host
+        return hosts
+
+    @property
+    def email(self) -> str:
+        return self.contact_email or f"contact@{self.lms_host}"
+
+
+class LocalSettings(_Model):
+    """`cloud: local`: any cluster in a kubeconfig (kind, k3d, minikube, Docker Desktop, your own)."""
+
+    kubeconfig: str | None = None  # a path; unset: $KUBECONFIG or ~/.kube/config, as kubectl does
+    context: str | None = None  # unset: the kubeconfig's current context
+    storage_class: str | None = None  # unset: the cluster's default StorageClass
+
+
+class StackSettings(_Model):
+    cloud: Cloud = "local"
+    environment: Environment = "dev"
+    instances: tuple[InstanceSettings, ...] = ()
+    local: LocalSettings = LocalSettings()
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+
+# --- loading -----------------------------------------------------------------------------------------------------
+
+
+def load(raw: Mapping[str, Any]) -> StackSettings:
+    """Validate the `openedx:` keys (namespace stripped, values decoded) into settings, or raise ConfigError."""
+    problems: list[str] = []
+    raw_instances = raw.get("instances", [])
+    stack: StackSettings | None = None
+    try:
+        stack = StackSettings.model_validate({k: v for k, v in raw.items() if k != "instances"})
+    except ValidationError as error:
+        problems += _describe(error, StackSettings, ())
+
+    instances: list[tuple[int, InstanceSettings]] = []
+    if not isinstance(raw_instances, list):
+        problems.append(f"{NAMESPACE}:instances: must be a list of instances, got {type(raw_instances).__name__}")
+        raw_instances = []
+    for index, item in enumerate(raw_instances):
+        try:
+            instances.append((index, InstanceSettings.model_validate(item)))
+        except ValidationError as error:
+            problems += _describe(error, InstanceSettings, ("instances", index))
+    problems += _stack_problems(raw_instances, instances)
+    problems.sort(key=_problem_order)
+
+    if problems or stack is None:
+        raise ConfigError(problems)
+    return stack.model_copy(update={"instances": tuple(instance for _, instance in instances)})
+
+
+def from_engine_config(config: Mapping[str, Any]) -> StackSettings:
+    """Settings from the engine's config map (`openedx:key` → string, objects as JSON), as Pulumi hands it over."""
+    prefix = NAMESPACE + ":"
+    return load({key[len(prefix) :]: _decode(value) for key, value in config.items() if key.startswith(prefix)})
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _stack_problems(raw_instances: list[Any], instances: list[tuple[int, InstanceSettings]]) -> list[str]:
+    """What the model alone cannot see: duplicates across instances, plugins and Tutor keys it does not know.
+
+    Names are compared on the raw input so a duplicate is reported even beside the instance's other mistakes."""
+    problems: list[str] = []
+    names: dict[str, int] = {}
+    for index, item in enumerate(raw_instances):
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str) and name in names:
+            problems.append(
+                f"{NAMESPACE}:instances[{index}].name: {name!r} is already used by instances[{names[name]}]"
+            )
+        elif isinstance(name, str):
+            names[name] = index
+    hosts: dict[str, str] = {}
+    for index, instance in instances:
+        path = f"{NAMESPACE}:instances[{index}]"
+        for key, host in instance.public_hosts.items():
+            where = f"{path}.{key}"
+            if host in hosts:
+                problems.append(f"{where}: host {host!r} is already used by {hosts[host]}")
+            else:
+                hosts[host] = where
+        problems += [f"{path}.tutorConfig.{key}: {reason}" for key, reason in tutor_config_problems(instance)]
+        problems += [
+            f"{path}.plugins[{i}]: {plugin!r} is not an installed Tutor plugin (installed: {', '.join(installed)})"
+            for i, plugin in enumerate(instance.plugins)
+            if plugin not in (installed := installed_tutor_plugins())
+        ]
+    return problems
+
+
+def _problem_order(problem: str) -> tuple[int, str]:
+    """Report problems in the order of the instances they concern."""
+    index = re.match(r"[^:]+:instances\[(\d+)\]", problem)
+    return (int(index.group(1)) if index else -1, problem)
+
+
+@functools.cache
+def installed_tutor_plugins() -> tuple[str, ...]:
+    """Tutor plugins installed as packages (entry points), without importing Tutor."""
+    return tuple(sorted(ep.name for ep in importlib.metadata.entry_points(group="tutor.plugin.v1")))
+
+
+def tutor_config_problems(instance: InstanceSettings) -> Iterable[tuple[str, str]]:
+    """`tutorConfig` passes any Tutor setting through, except those the program owns."""
+    if not instance.tutor_config:
+        return
+    from components.openedx.tutor_config import OWNED_KEYS  # Tutor-specific knowledge lives with the compiler
+
+    for key in instance.tutor_config:
+        if not _TUTOR_KEY.match(key):
+            yield key, "Tutor settings are UPPER_SNAKE_CASE"
+        elif key in OWNED_KEYS:
+            yield key, f"set by the program; use {OWNED_KEYS[key]} instead"
+
+
+# --- error messages ------------------------------------------------------------------------------------------------
+
+
+def _describe(error: ValidationError, model: type[BaseModel], prefix: tuple[str | int, ...]) -> list[str]:
+    return [_describe_one(dict(e), model, prefix) for e in error.errors(include_url=False)]
+
+
+def _describe_one(err: dict[str, Any], model: type[BaseModel], prefix: tuple[str | int, ...]) -> str:
+    loc = tuple(err["loc"])
+    path = key_path(prefix + loc)
+    if err["type"] == "extra_forbidden":
+        known = _field_names(model, loc[:-1])
+        guess = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"; did you mean {guess[0]!r}?" if guess else f"; known keys: {', '.join(sorted(known))}"
+        return f"{path}: unknown key{hint}"
+    message = str(err["msg"]).removeprefix("Value error, ").replace("a valid tuple", "a list")
+    if err["type"] in (
+        "literal_error",
+        "string_type",
+        "int_type",
+        "int_parsing",
+        "bool_type",
+        "bool_parsing",
+        "list_type",
+        "tuple_type",
+        "dict_type",
+        "model_type",
+        "float_type",
+    ):
+        message += f" (got {err['input']!r})"
+    return f"{path}: {message}"
+
+
+def key_path(loc: Iterable[str | int]) -> str:
+    path = NAMESPACE
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += (":" if index == 0 else ".") + part
+    return path
+
+
+def _field_names(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """The camelCase keys accepted at `loc` inside `model` (for "did you mean" hints)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = {(f.alias or name): f for name, f in current.model_fields.items()}
+        if part not in fields:
+            return []
+        current = _model_in(fields[part].annotation)
+        if current is None:
+            return []
+    return [(f.alias or name) for name, f in current.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) is not None or get_args(annotation):
+        for arg in get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None

