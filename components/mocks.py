@@ -17,6 +17,9 @@ from typing import Any
 from Crypto.PublicKey import RSA
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _sync_await
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 MOCK_RSA_KEYS = 2  # a small pool: a 2048-bit key costs ~0.3 s to generate, and the tests need only distinctness
@@ -153,6 +156,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return response
         urn = response.urn
+        if request.additionalSecretOutputs:
+            response = self._with_secret_outputs(response, set(request.additionalSecretOutputs))
         if urn in self.recording.resources:
             self.recording.duplicate_urns.append(urn)
         registered = self.resources[urn]
@@ -173,6 +178,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             ignore_changes=list(request.ignoreChanges),
         )
         return response
+
+    def _with_secret_outputs(self, response: Any, secret_names: set[str]) -> Any:
+        """The engine marks a provider's declared secret outputs (generated passwords, private keys) as secrets."""
+        state = self.resources[response.urn].state
+        wrapped = {
+            k: {rpc._special_sig_key: rpc._special_secret_sig, "value": v} if k in secret_names else v
+            for k, v in state.items()
+        }
+        properties = _sync_await(rpc.serialize_properties(wrapped, {}))
+        return resource_pb2.RegisterResourceResponse(urn=response.urn, id=response.id, object=properties)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if "::pulumi:pulumi:Stack::" in request.urn:

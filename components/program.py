@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import groupby
 from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components import clouds
+from components.infrastructure import Infrastructure
+from components.platform import Platform, Routing
 from components.settings import ConfigError, StackSettings, from_engine_config
 
 
@@ -32,12 +35,33 @@ def load_settings() -> StackSettings:
         raise InvalidStackConfig(error.problems) from None
 
 
+def deploy_instances(stack: StackSettings, infrastructure: Infrastructure, routing: Routing) -> list[Any]:
+    """Every instance, independent of the others, except that a rollout wave starts after the previous one."""
+    from components.openedx.instance import Instance, InstanceArgs
+
+    deployed: list[Instance] = []
+    previous_wave: tuple[pulumi.Resource, ...] = ()
+    for _, wave in groupby(sorted(stack.instances, key=lambda i: i.wave), key=lambda i: i.wave):
+        this_wave = [
+            Instance(settings.name, InstanceArgs(settings, stack, infrastructure, routing, after=previous_wave))
+            for settings in wave
+        ]
+        deployed += this_wave
+        previous_wave = tuple(instance.application for instance in this_wave)
+    return deployed
+
+
 def main() -> None:
     settings = load_settings()
     try:
         infrastructure = clouds.provision(settings)
     except ConfigError as error:
         raise InvalidStackConfig(error.problems) from None
+    platform = Platform("platform", settings, infrastructure.provider)
+    instances = deploy_instances(settings, infrastructure, platform.routing)
     pulumi.export("cloud", settings.cloud)
     pulumi.export("environment", settings.environment)
-    del infrastructure  # the instances consume it (issue 4)
+    pulumi.export("instances", {
+        instance.name: {"namespace": instance.namespace, "lmsUrl": instance.lms_url, "studioUrl": instance.studio_url}
+        for instance in instances
+    })

@@ -64,6 +64,7 @@ def test_bad_config_exits_2_with_one_line_per_mistake_and_renders_nothing(tmp_pa
         tmp_path,
         {
             "openedx:cloud": "openstack",
+        "openedx:platform": {"tls": {"issuer": "none"}},
             "openedx:instances": [
                 {"name": "demo", "lmsHost": "x y"},
                 {"name": "demo", "lmsHost": "ok.example.com", "lmsHots": "typo.example.com"},

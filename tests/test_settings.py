@@ -15,13 +15,23 @@ def instance(**overrides: Any) -> dict[str, Any]:
     return {**GOOD_INSTANCE, **overrides}
 
 
+NO_TLS = {"platform": {"tls": {"issuer": "none"}}}
+
+
 def problems_of(raw: dict[str, Any]) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load(raw)
+        load({**NO_TLS, **raw})
     return caught.value.problems
 
 
 MISTAKES = [
+    ("ACME issuer without e-mail", {"platform": {}}, "openedx:platform.tls.email: required for the letsencrypt issuer"),
+    ("dns01 without ACME", {"platform": {"tls": {"issuer": "selfsigned", "dns01": {"provider": "route53"}}}},
+     "openedx:platform.tls: dns01 applies only"),
+    ("backups without a location", {"platform": {"tls": {"issuer": "none"}, "backups": {"enabled": True}}},
+     "openedx:platform.backups: provider and bucket are required"),
+    ("unknown ingress service type", {"platform": {"tls": {"issuer": "none"}, "ingress": {"serviceType": "Ingress"}}},
+     "openedx:platform.ingress.serviceType: Input should be 'LoadBalancer' or 'NodePort'"),
     ("unknown cloud", {"cloud": "openstack"}, "openedx:cloud:"),
     ("unknown environment", {"environment": "prod"}, "openedx:environment:"),
     ("instances not a list", {"instances": {"name": "demo"}}, "openedx:instances: must be a list"),
@@ -164,7 +174,7 @@ def test_all_mistakes_are_reported_together() -> None:
 
 
 def test_defaults_are_applied_in_code() -> None:
-    settings = load({"instances": [GOOD_INSTANCE]})
+    settings = load({**NO_TLS, "instances": [GOOD_INSTANCE]})
     assert isinstance(settings, StackSettings)
     assert (settings.cloud, settings.environment) == ("local", "dev")
     demo = settings.instances[0]
@@ -175,4 +185,4 @@ def test_defaults_are_applied_in_code() -> None:
 
 
 def test_an_empty_stack_is_valid() -> None:
-    assert load({}).instances == ()
+    assert load(NO_TLS).instances == ()

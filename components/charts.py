@@ -1,0 +1,32 @@
+"""The project's own Helm charts: where they are, and a digest of their content.
+
+A local chart's edits reach the cluster only when the Release's inputs change, so each Release carries the
+digest of its chart's files in its values: any template edit is an upgrade, even without a version bump.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+NAMESPACE_CHART = "charts/openedx-namespace"
+SERVICES_CHART = "charts/openedx-services"
+APP_CHART = "charts/openedx"
+LIBRARY_CHART = "charts/openedx-lib"
+
+
+def _is_build_artifact(path: Path) -> bool:
+    """What `helm dependency build` writes: packaged dependencies and the lock file."""
+    return path.suffix == ".tgz" or path.name == "Chart.lock"
+
+
+@functools.cache
+def chart_digest(chart: str) -> str:
+    """SHA-256 over a chart's files and those of the library it includes (relative paths and contents)."""
+    digest = hashlib.sha256()
+    for root in (PROJECT_DIR / chart, PROJECT_DIR / LIBRARY_CHART):
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and not _is_build_artifact(p)):
+            digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]

@@ -1,0 +1,91 @@
+"""Where an instance's data services are, and the TutorInstance its settings are compiled from.
+
+In-cluster services run in the instance's namespace under the service names Tutor's settings expect
+(`mysql`, `mongodb`, `redis`, `meilisearch`, `smtp`); managed ones come from the `Infrastructure`.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.infrastructure import InCluster, Infrastructure
+from components.openedx import tutor_config as tc
+from components.openedx.secrets import InstanceSecrets
+from components.settings import InstanceSettings
+
+APP_DATABASE = "openedx"
+APP_USER = "openedx"
+TUTOR_IMAGES = {"openedx": "docker.io/overhangio/openedx:22.0.3", "mfe": "docker.io/overhangio/openedx-mfe:22.1.0"}
+
+
+def in_cluster_services(infrastructure: Infrastructure) -> frozenset[str]:
+    """The services the instance runs itself: those the infrastructure does not provide, plus search and mail."""
+    managed = {"mysql": infrastructure.mysql, "mongodb": infrastructure.mongodb, "redis": infrastructure.redis}
+    return frozenset({name for name, service in managed.items() if isinstance(service, InCluster)}
+                     | {"meilisearch", "smtp"})
+
+
+def services_credentials(secrets: InstanceSecrets) -> dict[str, pulumi.Output[str]]:
+    """The keys of the in-cluster services' credentials Secret (the `openedx-services` chart's contract)."""
+    return {
+        "mysql-root-password": secrets.mysql_root_password,
+        "mysql-password": secrets.mysql_password,
+        "mongodb-root-password": secrets.mongodb_root_password,
+        "mongodb-password": secrets.mongodb_password,
+        "meilisearch-master-key": secrets.meilisearch_master_key,
+    }
+
+
+def _image(image: object | None, default: str) -> str:
+    return f"{image.repository}:{image.tag}" if image is not None else default  # type: ignore[attr-defined]
+
+
+def tutor_instance(
+    instance: InstanceSettings, infrastructure: Infrastructure, secrets: InstanceSecrets
+) -> pulumi.Output[tc.TutorInstance]:
+    if in_cluster_services(infrastructure) != {"mysql", "mongodb", "redis", "meilisearch", "smtp"}:
+        raise NotImplementedError("managed data services arrive with the cloud adapters")
+    scheme = "https" if instance.https else "http"
+
+    def build(s: dict[str, str]) -> tc.TutorInstance:
+        return tc.TutorInstance(
+            name=instance.name,
+            lms_host=instance.lms_host,
+            cms_host=instance.studio_host,
+            mfe_host=instance.apps_host,
+            https=instance.https,
+            platform_name=instance.platform_name,
+            contact_email=instance.email,
+            language_code=instance.language,
+            openedx_image=_image(instance.images.openedx, TUTOR_IMAGES["openedx"]),
+            mfe_image=_image(instance.images.mfe, TUTOR_IMAGES["mfe"]),
+            plugins=instance.plugins,
+            mysql=tc.MysqlEndpoint("mysql", 3306, APP_DATABASE, APP_USER, s["mysql_password"]),
+            mongodb=tc.MongodbEndpoint("mongodb", 27017, APP_DATABASE, APP_USER, s["mongodb_password"]),
+            redis=tc.RedisEndpoint("redis", 6379),
+            meilisearch=tc.MeilisearchEndpoint(
+                url="http://meilisearch:7700",
+                public_url=f"{scheme}://{instance.meilisearch_host}",
+                master_key=s["meilisearch_master_key"],
+                api_key_uid=s["meilisearch_api_key_uid"],
+            ),
+            smtp=tc.SmtpEndpoint("smtp", 8025),
+            secrets=tc.InstanceSecrets(
+                secret_key=s["secret_key"],
+                jwt_rsa_private_key=s["jwt_rsa_private_key"],
+                cms_oauth2_secret=s["cms_oauth2_secret"],
+                instance_id=s["instance_id"],
+            ),
+            extra_config=dict(instance.tutor_config),
+        )
+
+    return pulumi.Output.all(
+        secret_key=secrets.secret_key,
+        jwt_rsa_private_key=secrets.jwt_rsa_private_key,
+        cms_oauth2_secret=secrets.cms_oauth2_secret,
+        instance_id=secrets.instance_id,
+        mysql_password=secrets.mysql_password,
+        mongodb_password=secrets.mongodb_password,
+        meilisearch_master_key=secrets.meilisearch_master_key,
+        meilisearch_api_key_uid=secrets.meilisearch_api_key_uid,
+    ).apply(build)

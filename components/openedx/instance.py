@@ -1,0 +1,137 @@
+"""`openedx:index:Instance`: one Open edX instance, from its namespace to its application Release.
+
+Order on the cluster: namespace → generated secrets → namespace foundation Release (ServiceAccount,
+NetworkPolicies, quota) → in-cluster data services Release → settings Secret → application Release (whose
+pre-install hooks run the migrations against services that already run, with the identity and network rules
+they need).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART
+from components.infrastructure import Infrastructure
+from components.openedx import endpoints, secrets, values
+from components.openedx.tutor import RenderedSettings, render
+from components.platform import Routing
+from components.settings import InstanceSettings, StackSettings
+
+APP_RELEASE_TIMEOUT = 3600  # seconds: a first edx-platform migration takes tens of minutes (per hook)
+SERVICES_RELEASE_TIMEOUT = 900
+RELEASE_HISTORY = 10
+
+
+@dataclass(frozen=True)
+class InstanceArgs:
+    settings: InstanceSettings
+    stack: StackSettings
+    infrastructure: Infrastructure
+    routing: Routing
+    after: tuple[pulumi.Resource, ...] = ()
+    """Releases of the previous rollout wave: this instance's application waits for them."""
+
+
+class Instance(pulumi.ComponentResource):
+    namespace: pulumi.Output[str]
+    lms_url: pulumi.Output[str]
+    studio_url: pulumi.Output[str]
+    application: k8s.helm.v3.Release
+
+    def __init__(self, name: str, args: InstanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("openedx:index:Instance", name, None, opts)
+        instance, stack = args.settings, args.stack
+        keep_data = stack.production
+        child = pulumi.ResourceOptions(parent=self, provider=args.infrastructure.provider)
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=values.namespace_name(instance),
+                labels=values.namespace_labels(instance),
+            ),
+            # Deleting a namespace deletes its volumes: in production an instance's data outlives its removal.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=keep_data)),
+        )
+        ns = namespace.metadata.name
+        generated = secrets.generate(name, self)
+        in_cluster = endpoints.in_cluster_services(args.infrastructure)
+
+        foundation = self._release(
+            f"{name}-foundation", NAMESPACE_CHART, ns, values.namespace_values(instance, args.routing),
+            child, depends_on=[namespace],
+        )
+        data_services: list[pulumi.Resource] = [foundation]
+        if in_cluster:
+            credentials = k8s.core.v1.Secret(
+                f"{name}-services-credentials",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=values.SERVICES_CREDENTIALS, namespace=ns, labels=values.instance_labels(instance)
+                ),
+                string_data=endpoints.services_credentials(generated),
+                opts=child,
+            )
+            data_services.append(self._release(
+                f"{name}-services", SERVICES_CHART, ns,
+                values.services_values(instance, in_cluster, args.infrastructure.storage_class_for(keep_data)),
+                child, depends_on=[foundation, credentials], timeout=SERVICES_RELEASE_TIMEOUT,
+            ))
+
+        rendered = endpoints.tutor_instance(instance, args.infrastructure, generated).apply(render)
+        settings_secret = k8s.core.v1.Secret(
+            f"{name}-settings",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=pulumi.Output.unsecret(rendered.apply(lambda r: values.settings_secret_name(r.content_hash))),
+                namespace=ns,
+                labels={**values.instance_labels(instance), values.SETTINGS_LABEL: "true"},
+            ),
+            string_data=rendered.apply(RenderedSettings.secret_data),
+            immutable=True,
+            # A new name per content: keep the previous Secret so a Helm rollback finds the settings it names.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
+        )
+        app_values = pulumi.Output.all(
+            secret_name=settings_secret.metadata.name,
+            tasks=pulumi.Output.unsecret(rendered.apply(values.init_task_refs)),
+        ).apply(lambda v: values.app_values(instance, stack, args.routing, v["secret_name"], v["tasks"]))
+        self.application = self._release(
+            f"{name}-openedx", APP_CHART, ns, app_values, child,
+            depends_on=[*data_services, settings_secret, *args.routing.depends_on, *args.after],
+            timeout=APP_RELEASE_TIMEOUT,
+        )
+
+        self.namespace = ns
+        self.lms_url = pulumi.Output.from_input(values.url(instance, instance.lms_host))
+        self.studio_url = pulumi.Output.from_input(values.url(instance, instance.studio_host))
+        self.register_outputs({"namespace": self.namespace, "lmsUrl": self.lms_url, "studioUrl": self.studio_url})
+
+    def _release(
+        self,
+        name: str,
+        chart: str,
+        namespace: pulumi.Input[str],
+        release_values: pulumi.Input[dict[str, Any]],
+        opts: pulumi.ResourceOptions,
+        depends_on: list[pulumi.Resource],
+        timeout: int = 600,
+    ) -> k8s.helm.v3.Release:
+        return k8s.helm.v3.Release(
+            name,
+            name=values.release_name(chart),
+            chart=chart,
+            namespace=namespace,
+            values=pulumi.Output.from_input(release_values).apply(lambda v: values.with_chart_digest(chart, v)),
+            atomic=True,
+            cleanup_on_fail=True,
+            max_history=RELEASE_HISTORY,
+            timeout=timeout,
+            dependency_update=True,
+            # The Release name is fixed: a replacement must remove the old one before installing the new.
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(depends_on=depends_on, delete_before_replace=True)
+            ),
+        )

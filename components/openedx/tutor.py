@@ -1,0 +1,450 @@
+"""Tutor 22 as an in-process settings compiler: an instance's plain data in, its rendered settings out.
+
+The recipe (see shared/reference/tutor-api.md, verified byte-identical to `tutor config save`):
+- `import tutor.commands.jobs` before `Actions.CORE_READY.do()`, once per process: that registers the core init tasks;
+- the full config is the user config merged with Tutor's base and defaults, then rendered key by key, on a plain dict
+  (no TUTOR_ROOT, nothing written to disk);
+- plugin hooks are process-global, so instances are rendered grouped by plugin set. A switch unloads every plugin the
+  way `tutor plugins disable` does and reloads the full sorted set, as a fresh `tutor` would.
+
+What is cached, and why it cannot change the output (a test compares against Tutor's own uncached path):
+- one renderer per plugin set, with `config` swapped per instance: templates read the config only at render time;
+- compiled `from_string` templates by source, and file templates in an in-memory Jinja bytecode cache, across renderer
+  rebuilds, keyed by the filter set (Jinja's compiler inlines how each filter is called);
+- the `rsa_import_key` filter by PEM, without pycryptodome's primality tests (the key's algebra is still checked).
+
+Tutor's console output goes nowhere (Pulumi would log it) and `TUTOR_*` environment variables are hidden from it, so the
+same instance renders the same bytes on every machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import io
+import json
+import math
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from types import CodeType
+from typing import Any
+
+import jinja2
+import tutor.commands.jobs  # noqa: F401 -- its CORE_READY callback declares Tutor's core init tasks
+from Crypto.IO import PEM
+from Crypto.PublicKey import RSA
+from Crypto.Util.asn1 import DerSequence
+from tutor import config as tutor_config_module
+from tutor import env as tutor_env
+from tutor import exceptions as tutor_exceptions
+from tutor import fmt as tutor_fmt
+from tutor import hooks
+from tutor import plugins as tutor_plugins
+from tutor import utils as tutor_utils
+from tutor.plugins import v0 as tutor_plugins_v0
+from tutor.plugins import v1 as tutor_plugins_v1
+
+from components.openedx import tutor_plugin
+from components.openedx.tutor_config import (
+    OWNED_KEYS,
+    InstanceSecrets,
+    MeilisearchEndpoint,
+    MongodbEndpoint,
+    MysqlEndpoint,
+    RedisEndpoint,
+    S3Storage,
+    SmtpEndpoint,
+    TutorInstance,
+    tutor_config,
+)
+
+__all__ = [
+    "OWNED_KEYS",
+    "InitTask",
+    "InstanceSecrets",
+    "MeilisearchEndpoint",
+    "MongodbEndpoint",
+    "MysqlEndpoint",
+    "RedisEndpoint",
+    "RenderedSettings",
+    "S3Storage",
+    "SmtpEndpoint",
+    "TutorInstance",
+    "TutorRenderError",
+    "full_config",
+    "render",
+    "render_many",
+    "tutor_config",
+]
+
+Config = dict[str, Any]
+
+# PLUGIN_UNLOADED deletes <root>/env/plugins/<name> when it exists: give it a root that never does.
+_NO_ROOT = "/nonexistent/openedx-k8s/tutor-root"
+# CORE_READY installs every *.py and *.yml plugin found there (default ~/.local/share/tutor-plugins).
+_NO_PLUGINS_ROOT = "/nonexistent/openedx-k8s/tutor-plugins"
+# PLUGINS_LOADED callbacks (tutor-mfe's) add hooks outside any plugin context: fired in ours, they go on each switch.
+_LOADED_CONTEXT = hooks.Contexts.app("__openedx_k8s_plugins_loaded__")
+_JOB_SERVICES = ("lms", "cms")  # the chart runs init tasks as Jobs of these two images, nothing else
+
+_FIXED_FILES = (
+    ("apps/openedx/config/lms.env.yml", "lms.env.yml"),
+    ("apps/openedx/config/cms.env.yml", "cms.env.yml"),
+    ("apps/openedx/uwsgi.ini", "uwsgi.ini"),
+    ("apps/caddy/Caddyfile", "caddy-Caddyfile"),
+)
+_MFE_CADDYFILE = ("mfe/apps/mfe/Caddyfile", "mfe-Caddyfile")
+_SETTINGS_DIR = "apps/openedx/settings/"
+
+
+class TutorRenderError(RuntimeError):
+    """Tutor could not render an instance, or produced something the chart cannot run."""
+
+
+@dataclass(frozen=True)
+class InitTask:
+    """One of Tutor's init tasks, to run in order as a Job of the `service` image (`sh -e -c script`)."""
+
+    service: str  # "lms" or "cms"
+    key: str  # its key in the settings Secret, e.g. "init-03-lms.sh"
+    script: str
+
+
+@dataclass(frozen=True)
+class RenderedSettings:
+    files: dict[str, str]
+    """Settings Secret key -> content: lms/cms.env.yml, uwsgi.ini, caddy-Caddyfile, mfe-Caddyfile (with mfe),
+    and <lms|cms>-settings-<file> for each of Tutor's settings modules."""
+    init_tasks: tuple[InitTask, ...]
+
+    def secret_data(self) -> dict[str, str]:
+        """Everything the settings Secret holds: the files and each task's script under its key (sorted keys)."""
+        data = {**self.files, **{task.key: task.script for task in self.init_tasks}}
+        return dict(sorted(data.items()))
+
+    @property
+    def content_hash(self) -> str:
+        """10 hex characters of sha256 over `secret_data()`: part of the immutable Secret's name."""
+        canonical = json.dumps(self.secret_data(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:10]
+
+
+def render(instance: TutorInstance) -> RenderedSettings:
+    """The rendered settings of one instance (switches the process's plugin set if it has to)."""
+    return _ENGINE.render([instance])[0]
+
+
+def render_many(instances: Sequence[TutorInstance]) -> list[RenderedSettings]:
+    """The rendered settings of each instance, in input order; rendered grouped by plugin set."""
+    return _ENGINE.render(instances)
+
+
+def full_config(instance: TutorInstance) -> Config:
+    """The complete config Tutor renders `instance`'s templates with (user, base and defaults, all rendered)."""
+    return _ENGINE.full_config(instance)
+
+
+# --- Tutor's process-wide state -------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Tutor reports through click.echo (to `fmt.STDOUT` when set) and plugins may print: none of it is for Pulumi's
+    logs. Errors still surface as exceptions."""
+    sink = io.StringIO()
+    saved = tutor_fmt.STDOUT
+    tutor_fmt.STDOUT = sink  # type: ignore[assignment]  # typed None upstream, any text stream works
+    try:
+        with contextlib.redirect_stdout(sink):
+            yield
+    finally:
+        tutor_fmt.STDOUT = saved
+
+
+@contextlib.contextmanager
+def _without_tutor_env() -> Iterator[None]:
+    """Hide TUTOR_* variables: they override config defaults (`update_with_env`) and switch plugin discovery off,
+    which would make the output depend on the machine running Pulumi."""
+    hidden = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith("TUTOR_")}
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
+
+
+def _add_site_task(plugin: str) -> None:
+    """PLUGIN_LOADED callback: runs inside the plugin's app context, so unloading the plugin removes the task again."""
+    if plugin == tutor_plugin.NAME:
+        hooks.Filters.CLI_DO_INIT_TASKS.add_item(
+            (tutor_plugin.SITE_TASK_SERVICE, tutor_plugin.SITE_TASK), priority=hooks.priorities.LOW
+        )
+
+
+def _boot() -> None:
+    """Once per process: discover installed plugins and core init tasks, and install our own plugin."""
+    with _without_tutor_env():
+        # Only packaged plugins: file plugins in someone's home directory would change what gets rendered.
+        tutor_plugins_v0.PLUGINS_ROOT = _NO_PLUGINS_ROOT
+        tutor_plugins_v1.PLUGINS_ROOT = _NO_PLUGINS_ROOT
+        if not list(hooks.Filters.CLI_DO_INIT_TASKS.iterate_from_context(hooks.Contexts.app("lms").name)):
+            hooks.Actions.CORE_READY.do()  # not already done by someone else in this process
+    if tutor_plugins.is_installed(tutor_plugin.NAME):
+        raise TutorRenderError(f"a Tutor plugin named {tutor_plugin.NAME!r} is installed: it clashes with ours")
+    with hooks.Contexts.PLUGINS.enter():
+        tutor_plugins_v0.DictPlugin(tutor_plugin.dict_plugin_data())
+        hooks.Actions.PLUGIN_LOADED.add()(_add_site_task)
+
+
+def _switch_plugins(wanted: tuple[str, ...]) -> None:
+    """Unload everything and load `wanted` (sorted): loading only the difference would change hook order."""
+    missing = [name for name in wanted if not tutor_plugins.is_installed(name)]
+    if missing:
+        installed = ", ".join(tutor_plugins.iter_installed())
+        raise TutorRenderError(f"Tutor plugins not installed: {', '.join(missing)} (installed: {installed})")
+    hooks.clear_all(context=_LOADED_CONTEXT.name)
+    for name in list(tutor_plugins.iter_loaded()):
+        # What `tutor plugins disable` does: clears the plugin's hooks, every hooks.lru_cache, and its module from
+        # sys.modules (so the next load registers its hooks again). The config passed is a throwaway.
+        hooks.Actions.PLUGIN_UNLOADED.do(name, _NO_ROOT, {})
+    for name in wanted:
+        tutor_plugins.load(name)
+    with _LOADED_CONTEXT.enter():
+        hooks.Actions.PLUGINS_LOADED.do()
+
+
+# --- caches ------------------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1024)
+def _rsa_import_key(pem: str) -> RSA.RsaKey:
+    """Tutor's `rsa_import_key` filter, memoised (common_all.py imports the JWT key in each of 4 settings files).
+
+    pycryptodome's import tests p and q for primality (~12 ms a key). Our keys come from pulumi_tls, so a PKCS#1 key
+    is rebuilt from its components after the cheap algebraic checks only; any other form goes through Tutor's filter.
+    """
+    der, marker, encrypted = PEM.decode(pem)
+    if marker != "RSA PRIVATE KEY" or encrypted:
+        return tutor_utils.rsa_import_key(pem)
+    version, n, e, d, p, q = DerSequence().decode(der, nr_elements=9, only_ints_expected=True)[:6]
+    if version != 0 or n != p * q or (e * d - 1) % math.lcm(p - 1, q - 1):
+        raise TutorRenderError("JWT_RSA_PRIVATE_KEY is not a consistent RSA private key")
+    # The CRT coefficient the way pycryptodome's own PKCS#1 import computes it: p^-1 mod q.
+    return RSA.construct((n, e, d, p, q, pow(p, -1, q)), consistency_check=False)
+
+
+class _BytecodeMemory(jinja2.BytecodeCache):
+    """Compiled file templates kept in memory, so a renderer rebuilt after a plugin switch does not recompile them."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, tuple[str, CodeType]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        hit = self._codes.get(bucket.key)
+        if hit is not None and hit[0] == bucket.checksum:  # the checksum covers the template's source
+            bucket.code = hit[1]
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.code is not None:
+            self._codes[bucket.key] = (bucket.checksum, bucket.code)
+
+
+@dataclass(frozen=True)
+class _CompiledForFilters:
+    sources: dict[str, CodeType]
+    files: _BytecodeMemory
+
+
+class _Compiled:
+    """Compiled templates for the whole process, per filter signature: Jinja's compiler writes how each filter is
+    called (with or without context) into the code, so code is reusable only with the same filters."""
+
+    def __init__(self) -> None:
+        self._by_signature: dict[tuple[tuple[str, str], ...], _CompiledForFilters] = {}
+
+    def for_environment(self, environment: jinja2.Environment) -> _CompiledForFilters:
+        signature = tuple(
+            sorted(
+                (f"{kind}:{name}", repr(getattr(func, "jinja_pass_arg", None)))
+                for kind, functions in (("filter", environment.filters), ("test", environment.tests))
+                for name, func in functions.items()
+            )
+        )
+        if signature not in self._by_signature:
+            self._by_signature[signature] = _CompiledForFilters({}, _BytecodeMemory())
+        return self._by_signature[signature]
+
+
+class _Renderer(tutor_env.Renderer):
+    """Tutor's renderer, built once per plugin set and reused for each of its instances with `config` swapped."""
+
+    def __init__(self, compiled: _Compiled) -> None:
+        super().__init__({})
+        environment = self.environment
+        environment.auto_reload = False  # installed templates do not change under us: no stat() per template
+        # Set directly, not through the ENV_TEMPLATE_FILTERS hook, which would print a "conflicting filter" alert.
+        environment.filters["rsa_import_key"] = _rsa_import_key
+        self._compiled = compiled.for_environment(environment)
+        environment.bytecode_cache = self._compiled.files
+        self._templates: dict[str, jinja2.Template] = {}
+
+    def render_str(self, text: str) -> str:
+        if "{" not in text and "\r" not in text:
+            # No Jinja syntax: Jinja would only drop one trailing newline. Most per-instance values (hosts,
+            # passwords, keys) are like that; compiling and caching each would cost time and memory for nothing.
+            return text[:-1] if text.endswith("\n") else text
+        template = self._templates.get(text)
+        if template is None:
+            template = self._templates[text] = self._from_string(text)
+        try:
+            return template.render(**self.config)
+        except jinja2.exceptions.UndefinedError as error:  # as Tutor reports it
+            raise tutor_exceptions.TutorError(f"Missing configuration value: {error.args[0]}") from error
+
+    def _from_string(self, text: str) -> jinja2.Template:
+        """`environment.from_string`, which Jinja never caches, with the compiled code shared across renderers."""
+        environment = self.environment
+        code = self._compiled.sources.get(text)
+        if code is None:
+            try:
+                code = self._compiled.sources[text] = environment.compile(text)
+            except jinja2.exceptions.TemplateSyntaxError as error:
+                raise tutor_exceptions.TutorError(f"Template syntax error: {error.args[0]}") from error
+        return environment.template_class.from_code(environment, code, environment.make_globals(None), None)
+
+    def render_value(self, value: Any) -> Any:
+        """`tutor.env.render_unknown` with this renderer: strings rendered, dicts and lists recursively."""
+        if isinstance(value, str):
+            return self.render_str(value)
+        if isinstance(value, dict):
+            return {key: self.render_value(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.render_value(item) for item in value]
+        return value
+
+
+# --- the engine ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PluginSet:
+    """What depends on the loaded plugins: rebuilt after every switch."""
+
+    names: tuple[str, ...]
+    renderer: _Renderer
+    base: Config  # unrendered, never mutated: merged values are replaced by rendered copies
+    defaults: Config
+    files: tuple[tuple[str, str], ...]  # (template, Secret key)
+    tasks: tuple[tuple[str, str], ...]  # (service, unrendered script)
+
+
+class _Engine:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # hooks are process-global and not thread-safe
+        self._booted = False
+        self._current: _PluginSet | None = None
+        self._compiled = _Compiled()
+        self._base_defaults: dict[tuple[str, ...], tuple[Config, Config]] = {}
+
+    def render(self, instances: Sequence[TutorInstance]) -> list[RenderedSettings]:
+        configs = [tutor_config(instance) for instance in instances]  # refuse bad input before touching Tutor
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for index, config in enumerate(configs):
+            groups.setdefault(tuple(config["PLUGINS"]), []).append(index)
+        results: dict[int, RenderedSettings] = {}
+        with self._lock, _quiet():
+            # The loaded set first, so one render() per instance switches only when the set changes.
+            current = self._current.names if self._current else None
+            for names in sorted(groups, key=lambda names: (names != current, names)):
+                plugin_set = self._use(names)
+                for index in groups[names]:
+                    results[index] = self._render_one(plugin_set, instances[index].name, configs[index])
+        return [results[index] for index in range(len(instances))]
+
+    def full_config(self, instance: TutorInstance) -> Config:
+        config = tutor_config(instance)
+        with self._lock, _quiet():
+            plugin_set = self._use(tuple(config["PLUGINS"]))
+            return self._full_config(plugin_set, config)
+
+    def _use(self, names: tuple[str, ...]) -> _PluginSet:
+        if not self._booted:
+            _boot()
+            self._booted = True
+        if tuple(tutor_plugins.iter_loaded()) != names:
+            _switch_plugins(names)
+            self._current = None
+        if self._current is None or self._current.names != names:
+            self._current = self._build(names)
+        return self._current
+
+    def _build(self, names: tuple[str, ...]) -> _PluginSet:
+        renderer = _Renderer(self._compiled)  # captures the loaded plugins' template roots, filters and globals
+        if names not in self._base_defaults:
+            with _without_tutor_env():  # get_defaults() applies TUTOR_* overrides
+                self._base_defaults[names] = (tutor_config_module.get_base(), tutor_config_module.get_defaults())
+        base, defaults = self._base_defaults[names]
+        return _PluginSet(names, renderer, base, defaults, _file_templates(renderer), _init_tasks())
+
+    def _full_config(self, plugin_set: _PluginSet, user: Config) -> Config:
+        """update_with_base + update_with_defaults + render_full, with our renderer and the cached base/defaults."""
+        config = dict(user)
+        tutor_config_module.merge(config, plugin_set.base)
+        tutor_config_module.merge(config, plugin_set.defaults)
+        renderer = plugin_set.renderer
+        renderer.config = config  # live: each value is rendered against the keys before it, already rendered
+        for key, value in config.items():
+            config[key] = renderer.render_value(value)
+        return config
+
+    def _render_one(self, plugin_set: _PluginSet, name: str, user: Config) -> RenderedSettings:
+        try:
+            self._full_config(plugin_set, user)  # leaves the renderer's config set to it
+            renderer = plugin_set.renderer
+            files = {key: _text(template, renderer.render_template(template)) for template, key in plugin_set.files}
+            tasks = tuple(
+                InitTask(service, f"init-{position:02d}-{service}.sh", renderer.render_str(script).strip())
+                for position, (service, script) in enumerate(plugin_set.tasks, start=1)
+            )
+        except tutor_exceptions.TutorError as error:
+            raise TutorRenderError(f"instance {name!r}: {error}") from error
+        return RenderedSettings(dict(sorted(files.items())), tasks)
+
+
+def _file_templates(renderer: tutor_env.Renderer) -> tuple[tuple[str, str], ...]:
+    """(template, Secret key) of every file the chart mounts, for the loaded plugins."""
+    files = list(_FIXED_FILES)
+    for variant in ("lms", "cms"):
+        for template in renderer.iter_templates_in(f"{_SETTINGS_DIR}{variant}"):
+            relative = template.removeprefix(f"{_SETTINGS_DIR}{variant}/")
+            files.append((template, f"{variant}-settings-{relative.replace('/', '-')}"))
+    if tutor_plugins.is_loaded("mfe"):
+        files.append(_MFE_CADDYFILE)
+    keys = [key for _, key in files]
+    if len(set(keys)) != len(keys):
+        raise TutorRenderError(f"two templates map to the same Secret key: {sorted(keys)}")
+    return tuple(files)
+
+
+def _init_tasks() -> tuple[tuple[str, str], ...]:
+    """Tutor's init tasks for the loaded plugins, in its order, without the root-only mysql.sh."""
+    mysql = set(hooks.Filters.CLI_DO_INIT_TASKS.iterate_from_context(hooks.Contexts.app("mysql").name))
+    tasks = tuple(task for task in hooks.Filters.CLI_DO_INIT_TASKS.iterate() if task not in mysql)
+    for service, script in tasks:
+        if service not in _JOB_SERVICES:
+            first_line = script.strip().splitlines()[0] if script.strip() else ""
+            raise TutorRenderError(
+                f"an init task runs in service {service!r} ({first_line!r}); only {', '.join(_JOB_SERVICES)} are run"
+            )
+    return tasks
+
+
+def _text(template: str, rendered: str | bytes) -> str:
+    if not isinstance(rendered, str):
+        raise TutorRenderError(f"{template} is a binary file; the settings Secret holds text only")
+    return rendered
+
+
+_ENGINE = _Engine()

@@ -1,0 +1,649 @@
+"""Tutor as the settings compiler: components/openedx/tutor{,_config,_plugin}.py.
+
+Renders real Tutor 22 templates in-process. One RSA key is generated per session; everything else is plain data.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import os
+import pickle
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from Crypto.IO import PEM
+from Crypto.PublicKey import RSA
+from Crypto.Util.asn1 import DerSequence
+from tutor import config as tutor_config_module
+from tutor import env as tutor_env
+from tutor import fmt as tutor_fmt
+from tutor import hooks
+from tutor import utils as tutor_utils
+
+from components.openedx import tutor, tutor_plugin
+from components.openedx.tutor import (
+    OWNED_KEYS,
+    InstanceSecrets,
+    MeilisearchEndpoint,
+    MongodbEndpoint,
+    MysqlEndpoint,
+    RedisEndpoint,
+    RenderedSettings,
+    S3Storage,
+    SmtpEndpoint,
+    TutorInstance,
+    TutorRenderError,
+    render,
+    render_many,
+    tutor_config,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SETTINGS_FILES = {
+    f"{v}-settings-{f}.py" for v in ("lms", "cms") for f in ("__init__", "development", "production", "test")
+}
+BASE_FILES = {"lms.env.yml", "cms.env.yml", "uwsgi.ini", "caddy-Caddyfile"} | SETTINGS_FILES
+
+
+@pytest.fixture(scope="session")
+def rsa_pem() -> str:
+    return RSA.generate(2048).export_key().decode() + "\n"
+
+
+@pytest.fixture(scope="session")
+def make(rsa_pem: str) -> Callable[..., TutorInstance]:
+    """A realistic instance; `i` makes every host, name and password distinct."""
+
+    def build(
+        i: int = 1, plugins: tuple[str, ...] = ("forum", "mfe"), object_storage: S3Storage | None = None, **changes: Any
+    ) -> TutorInstance:
+        lms = f"learn{i}.example.org"
+        instance = TutorInstance(
+            name=f"acme{i}",
+            lms_host=lms,
+            cms_host=f"studio.{lms}",
+            mfe_host=f"apps.{lms}",
+            https=True,
+            platform_name=f"Acme Academy {i}",
+            contact_email=f"contact@{lms}",
+            language_code="en",
+            openedx_image="docker.io/overhangio/openedx:22.0.3",
+            mfe_image="docker.io/overhangio/openedx-mfe:22.1.0",
+            plugins=plugins,
+            mysql=MysqlEndpoint("mysql.db.svc.cluster.local", 3306, f"acme{i}_edx", f"acme{i}_user", f"Mysql{i}Pw7x"),
+            mongodb=MongodbEndpoint("mongodb.db.svc", 27017, f"acme{i}_mongo", f"acme{i}_m", f"Mongo{i}Pw7x", "admin"),
+            redis=RedisEndpoint(f"redis.acme{i}.svc", 6380, "default", f"Redis{i}Pw7x"),
+            meilisearch=MeilisearchEndpoint(
+                url=f"http://meilisearch.acme{i}.svc:7700",
+                public_url=f"https://meilisearch.{lms}",
+                master_key=f"Meili{i}Master7x",
+                api_key_uid=f"0b1f8f0e-5c2a-4a55-9d77-{i:012d}",
+                index_prefix=f"acme{i}_",
+            ),
+            smtp=SmtpEndpoint("email-smtp.eu-west-1.amazonaws.com", 587, "AKIAEXAMPLE", "BASE64+/smtp=pw", True),
+            secrets=InstanceSecrets(f"SecretKey{i}abc", rsa_pem, f"Oauth{i}Secret", f"instanceid{i:014d}"),
+            object_storage=object_storage,
+        )
+        return dataclasses.replace(instance, **changes)
+
+    return build
+
+
+def s3(**changes: Any) -> S3Storage:
+    return dataclasses.replace(S3Storage(bucket="acme1-media", region="eu-west-1"), **changes)
+
+
+def everything(settings: RenderedSettings) -> str:
+    return "\n".join(settings.secret_data().values())
+
+
+def last_assignment(source: str, name: str) -> str:
+    lines = [line for line in source.splitlines() if line.startswith(f"{name} = ")]
+    assert lines, f"{name} is never assigned"
+    return lines[-1]
+
+
+# --- tutor_config: pure ---------------------------------------------------------------------------------------------
+
+
+def test_config_is_plain_typed_and_sorted(make: Callable[..., TutorInstance]) -> None:
+    config = tutor_config(make())
+    assert list(config) == sorted(config)
+    assert config["PLUGINS"] == ["forum", "kubernetes", "mfe"]
+    assert config["ENABLE_HTTPS"] is True and config["ENABLE_WEB_PROXY"] is False and config["CADDY_HTTP_PORT"] == 80
+    assert config["MYSQL_PORT"] == 3306 and config["MONGODB_USE_SSL"] is False
+    assert config["MYSQL_ROOT_USERNAME"] == "" and config["MYSQL_ROOT_PASSWORD"] == ""
+    assert config["MFE_HOST"] == "apps.learn1.example.org"
+    assert "MFE_HOST" not in tutor_config(make(plugins=("forum",)))
+
+
+def test_full_config_has_no_randomness(make: Callable[..., TutorInstance]) -> None:
+    instance = make()
+    first = tutor.full_config(instance)
+    render(make(plugins=()))  # a plugin switch in between
+    assert tutor.full_config(instance) == first
+    # Every base.yml value generated at random is supplied, so its template never runs.
+    random_filters = re.compile(r"random_string|rsa_private_key|\|uuid")
+    random_keys = {key for key, value in tutor_config_module.get_base().items() if random_filters.search(str(value))}
+    assert random_keys and random_keys <= set(tutor_config(instance))
+    assert first["MEILISEARCH_API_KEY"] and first["JWT_COMMON_SECRET_KEY"] == instance.secrets.secret_key
+
+
+def test_owned_keys_cover_everything_the_program_sets(make: Callable[..., TutorInstance]) -> None:
+    static = s3(workload_identity=False, access_key="AKIAEXAMPLE", secret_key="abc+/def=", endpoint_url="http://m:9000")
+    config = tutor_config(make(object_storage=static))
+    assert set(config) <= set(OWNED_KEYS)
+    assert all(isinstance(hint, str) and hint for hint in OWNED_KEYS.values())
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("PLUGINS", "plugins"),
+        ("LMS_HOST", "lmsHost"),
+        ("CMS_HOST", "cmsHost"),
+        ("MFE_HOST", "mfeHost"),
+        ("MYSQL_HOST", "infrastructure"),
+        ("MONGODB_HOST", "infrastructure"),
+        ("REDIS_HOST", "infrastructure"),
+        ("MEILISEARCH_URL", "infrastructure"),
+        ("SMTP_HOST", "infrastructure"),
+        ("OPENEDX_MYSQL_PASSWORD", "generated"),
+        ("MONGODB_PASSWORD", "generated"),
+        ("REDIS_PASSWORD", "generated"),
+        ("SMTP_PASSWORD", "infrastructure"),
+        ("MYSQL_ROOT_PASSWORD", "root"),
+        ("OPENEDX_SECRET_KEY", "generated"),
+        ("JWT_RSA_PRIVATE_KEY", "generated"),
+        ("CMS_OAUTH2_SECRET", "generated"),
+        ("MEILISEARCH_MASTER_KEY", "generated"),
+        ("MEILISEARCH_API_KEY", "generated"),
+        ("ID", "generated"),
+        ("OPENEDX_AWS_SECRET_ACCESS_KEY", "object storage"),
+        ("ENABLE_WEB_PROXY", "fixed"),
+    ],
+)
+def test_owned_keys_name_what_to_use_instead(key: str, hint: str) -> None:
+    assert hint in OWNED_KEYS[key]
+
+
+def test_extra_config_passes_through_but_not_owned_keys(make: Callable[..., TutorInstance]) -> None:
+    config = tutor_config(make(extra_config={"OPENEDX_LMS_UWSGI_WORKERS": 4, "X_ENABLED": True}))
+    assert config["OPENEDX_LMS_UWSGI_WORKERS"] == 4 and config["X_ENABLED"] is True
+    with pytest.raises(ValueError, match=r"extra_config\.LMS_HOST: set by the program; use lmsHost instead"):
+        tutor_config(make(extra_config={"LMS_HOST": "evil.example.org"}))
+
+
+def _set_secret(instance: TutorInstance, path: str, value: str) -> TutorInstance:
+    group, name = path.split(".")
+    return dataclasses.replace(instance, **{group: dataclasses.replace(getattr(instance, group), **{name: value})})
+
+
+SECRET_FIELDS = [
+    "secrets.secret_key",
+    "secrets.cms_oauth2_secret",
+    "secrets.instance_id",
+    "mysql.password",
+    "mongodb.password",
+    "redis.password",
+    "meilisearch.master_key",
+]
+
+
+@pytest.mark.parametrize("path", SECRET_FIELDS)
+@pytest.mark.parametrize("value", ["ab{{cd}}", "a{#b#}c", "pass word", "p@ss", "quote'd"])
+def test_non_alphanumeric_secret_is_refused_naming_the_field(
+    make: Callable[..., TutorInstance], path: str, value: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(path) + ": must be a non-empty alphanumeric string"):
+        tutor_config(_set_secret(make(), path, value))
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"platform_name": 'Say "hi"'}, "platform_name"),
+        ({"platform_name": "{{ SECRET }}"}, "platform_name"),
+        ({"lms_host": "learn example.org"}, "lms_host"),
+        ({"https": "false"}, "https"),
+        ({"mysql": MysqlEndpoint("db", True, "d", "u", "p")}, "mysql.port"),
+        ({"smtp": SmtpEndpoint("smtp", 25, "u", 'pw"x')}, "smtp.password"),
+        ({"redis": RedisEndpoint("redis", 6379, "", "onlypw")}, "redis.username"),
+        (
+            {"meilisearch": MeilisearchEndpoint("http://m:7700", "https://m.example.org", "k", "not-a-uuid")},
+            "api_key_uid",
+        ),
+        ({"secrets": InstanceSecrets("a", "not a pem", "b", "c")}, "secrets.jwt_rsa_private_key"),
+        ({"object_storage": s3(bucket="Bad_Bucket")}, "object_storage.bucket"),
+        ({"object_storage": s3(workload_identity=False)}, "object_storage.access_key"),
+        ({"object_storage": s3(access_key="AKIA")}, "object_storage.access_key"),
+        ({"plugins": ("mfe", "Bad Plugin")}, "plugins[1]"),
+    ],
+)
+def test_unsafe_values_are_refused_naming_the_field(
+    make: Callable[..., TutorInstance], change: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(field)):
+        tutor_config(make(**change))
+
+
+def test_issued_credentials_may_hold_base64_punctuation(make: Callable[..., TutorInstance]) -> None:
+    storage = s3(workload_identity=False, access_key="AKIAEXAMPLE", secret_key="wJalr/K7MDENG+bPxRfiCY=")
+    config = tutor_config(make(object_storage=storage))
+    assert config["OPENEDX_AWS_SECRET_ACCESS_KEY"] == "wJalr/K7MDENG+bPxRfiCY="
+    assert config["SMTP_PASSWORD"] == "BASE64+/smtp=pw"
+
+
+def test_plugin_keys_match_its_patches() -> None:
+    used = {key for patch in tutor_plugin.PATCHES.values() for key in re.findall(r"KUBERNETES_\w+", patch)}
+    assert used == set(tutor_plugin.CONFIG_KEYS) == set(tutor_plugin.DEFAULTS)
+    assert all(key.startswith(tutor_plugin.PREFIX) for key in tutor_plugin.CONFIG_KEYS)
+
+
+# --- rendering -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("plugins", "expected"),
+    [(("forum", "mfe"), BASE_FILES | {"mfe-Caddyfile"}), (("forum",), BASE_FILES), ((), BASE_FILES)],
+)
+def test_files_are_the_agreed_secret_keys(
+    make: Callable[..., TutorInstance], plugins: tuple[str, ...], expected: set[str]
+) -> None:
+    assert set(render(make(plugins=plugins)).files) == expected
+
+
+def test_instance_sees_only_its_own_hosts_and_databases(make: Callable[..., TutorInstance]) -> None:
+    one, _ = render_many([make(1), make(2)])
+    text_one = everything(one)
+    for own in (
+        "learn1.example.org",
+        "studio.learn1.example.org",
+        "apps.learn1.example.org",
+        "acme1_edx",
+        "acme1_user",
+    ):
+        assert own in text_one
+    assert 'NAME: "acme1_edx"' in one.files["lms.env.yml"] and 'USER: "acme1_user"' in one.files["cms.env.yml"]
+    for other in ("learn2.example.org", "acme2_edx", "acme2_user", "Mysql2Pw7x", "Redis2Pw7x", "SecretKey2abc"):
+        assert other not in text_one
+
+
+def test_https_behind_the_ingress(make: Callable[..., TutorInstance]) -> None:
+    settings = render(make())
+    assert 'LMS_ROOT_URL: "https://learn1.example.org"' in settings.files["lms.env.yml"]
+    assert 'HTTPS: "on"' in settings.files["lms.env.yml"]
+    assert "SESSION_COOKIE_SECURE = True" in settings.files["lms-settings-production.py"]
+    caddyfile = settings.files["caddy-Caddyfile"]
+    assert "trusted_proxies static" in caddyfile  # only rendered with ENABLE_WEB_PROXY false
+    assert "learn1.example.org{$default_site_port} {" in caddyfile
+    assert "header_up X-Forwarded-Port 443" in caddyfile
+    assert tutor.full_config(make())["ENABLE_WEB_PROXY"] is False
+
+
+def test_caddy_routes_the_public_meilisearch_host_to_the_instance_endpoint(make: Callable[..., TutorInstance]) -> None:
+    caddyfile = render(make()).files["caddy-Caddyfile"]
+    block = 'meilisearch.learn1.example.org{$default_site_port} {\n    import proxy "meilisearch.acme1.svc:7700"\n}'
+    assert block in caddyfile and 'import proxy "meilisearch:7700"' not in caddyfile
+    hosted = MeilisearchEndpoint("https://ms-1.meilisearch.io", "https://ms-1.meilisearch.io", "k1", _uuid(1))
+    assert "ms-1" not in render(make(meilisearch=hosted)).files["caddy-Caddyfile"]  # browsers go there directly
+
+
+def _uuid(i: int) -> str:
+    return f"0b1f8f0e-5c2a-4a55-9d77-{i:012d}"
+
+
+def test_mysql_task_dropped_and_no_root_credential_anywhere(make: Callable[..., TutorInstance]) -> None:
+    settings = render(make())
+    assert {task.service for task in settings.init_tasks} <= {"lms", "cms"}
+    text = everything(settings)
+    for root_only in ("CREATE USER", "CREATE DATABASE", "GRANT ALL", "mysql -u", "MYSQL_ROOT", "--user=root"):
+        assert root_only not in text
+    assert 'USER: "acme1_user"' in settings.files["lms.env.yml"] and 'USER: "root"' not in text
+
+
+def test_init_tasks_keep_tutors_order_and_end_with_the_site_task(make: Callable[..., TutorInstance]) -> None:
+    tasks = render(make()).init_tasks
+    assert [task.key for task in tasks] == [f"init-{n:02d}-{task.service}.sh" for n, task in enumerate(tasks, 1)]
+    assert [task.service for task in tasks] == ["lms", "lms", "lms", "cms", "lms", "lms", "lms"]
+    assert "./manage.py lms migrate" in tasks[2].script and "./manage.py cms migrate" in tasks[3].script
+    assert "initialize_forum_indices" in tasks[4].script
+    site = tasks[-1]
+    assert site.service == "lms" and "Site.objects.update_or_create(id=2" in site.script
+    assert 'domain = "learn1.example.org"' in site.script
+
+
+def test_site_task_quotes_any_platform_name(make: Callable[..., TutorInstance], tmp_path: Path) -> None:
+    name = "O'Brien & <Sons> $HOME `id` Académie — a very long platform name indeed"
+    script = render(make(platform_name=name)).init_tasks[-1].script
+    fake_manage = tmp_path / "manage.py"
+    fake_manage.write_text(
+        f"#!{sys.executable}\n"
+        + textwrap.dedent(
+            """\
+            import json, sys, types
+            assert sys.argv[1:4] == ["lms", "shell", "-c"], sys.argv
+            calls = []
+            class Query:
+                def exclude(self, **kw): return self
+                def filter(self, **kw): return self
+                def exists(self): return False
+                def update_or_create(self, **kw): calls.append(kw); return None, True
+            models = types.ModuleType("django.contrib.sites.models")
+            models.Site = type("Site", (), {"objects": Query()})
+            for parent in ("django", "django.contrib", "django.contrib.sites"):
+                sys.modules[parent] = types.ModuleType(parent)
+            sys.modules["django.contrib.sites.models"] = models
+            exec(sys.argv[4], {})
+            open("calls.json", "w").write(json.dumps(calls))
+            """
+        )
+    )
+    fake_manage.chmod(0o755)
+    subprocess.run(["sh", "-e", "-c", script], cwd=tmp_path, check=True, capture_output=True)
+    calls = json.loads((tmp_path / "calls.json").read_text())
+    assert calls == [{"id": 2, "defaults": {"domain": "learn1.example.org", "name": name[:50]}}]
+
+
+@pytest.mark.parametrize(
+    ("redis", "url"),
+    [
+        (
+            RedisEndpoint("redis.acme1.svc", 6380, "default", "Redis1Pw7x"),
+            "redis://default:Redis1Pw7x@redis.acme1.svc:6380/",
+        ),
+        (RedisEndpoint("redis", 6379), "redis://@redis:6379/"),
+    ],
+)
+def test_event_bus_uses_the_instance_redis(make: Callable[..., TutorInstance], redis: RedisEndpoint, url: str) -> None:
+    settings = render(make(redis=redis))
+    for variant in ("lms", "cms"):
+        production = settings.files[f"{variant}-settings-production.py"]
+        assert (
+            last_assignment(production, "EVENT_BUS_REDIS_CONNECTION_URL") == f'EVENT_BUS_REDIS_CONNECTION_URL = "{url}"'
+        )
+
+
+def test_utf8mb4_charset_always_set(make: Callable[..., TutorInstance]) -> None:
+    settings = render(make())
+    assert "charset" not in settings.files["lms.env.yml"]  # Tutor emits it only with RUN_MYSQL
+    for variant in ("lms", "cms"):
+        assert (
+            'DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"'
+            in settings.files[f"{variant}-settings-production.py"]
+        )
+
+
+@pytest.mark.parametrize(
+    ("plugin", "marker", "task_marker"),
+    [
+        ("mfe", "MFE_CONFIG", "MFE-specific"),
+        ("forum", "FORUM_SEARCH_BACKEND", "initialize_forum_indices"),
+    ],
+)
+def test_plugins_change_settings_and_tasks(
+    make: Callable[..., TutorInstance], plugin: str, marker: str, task_marker: str
+) -> None:
+    with_plugin, without = render_many([make(plugins=(plugin,)), make(plugins=())])
+    assert marker in with_plugin.files["lms-settings-production.py"]
+    assert marker not in without.files["lms-settings-production.py"]
+    assert any(task_marker in task.script for task in with_plugin.init_tasks)
+    assert not any(task_marker in task.script for task in without.init_tasks)
+    assert ("mfe-Caddyfile" in with_plugin.files) is (plugin == "mfe") and "mfe-Caddyfile" not in without.files
+    assert len(with_plugin.init_tasks) == len(without.init_tasks) + 1
+
+
+def test_s3_with_workload_identity(make: Callable[..., TutorInstance]) -> None:
+    settings = render(make(object_storage=s3()))
+    lms, cms = settings.files["lms-settings-production.py"], settings.files["cms-settings-production.py"]
+    for production in (lms, cms):
+        assert 'STORAGES["default"]["BACKEND"] = "storages.backends.s3boto3.S3Boto3Storage"' in production
+        assert last_assignment(production, "AWS_DEFAULT_ACL") == "AWS_DEFAULT_ACL = None"
+        assert 'AWS_STORAGE_BUCKET_NAME = "acme1-media"' in production
+        assert 'AWS_S3_REGION_NAME = "eu-west-1"' in production
+        assert "AWS_QUERYSTRING_AUTH = True" in production and 'AWS_S3_SIGNATURE_VERSION = "s3v4"' in production
+        assert 'ORA2_FILEUPLOAD_BACKEND = "s3"' in production and "FILE_UPLOAD_STORAGE_BUCKET_NAME = AWS_" in production
+        assert "AWS_ACCESS_KEY_ID = None" in production and "AWS_SECRET_ACCESS_KEY = None" in production
+        assert "AWS_S3_ENDPOINT_URL" not in production and "AWS_S3_CUSTOM_DOMAIN" not in production
+        for setting in ("GRADES_DOWNLOAD", 'OPENEDX_LEARNING["MEDIA"]', "VIDEO_IMAGE_SETTINGS", "VIDEO_TRANSCRIPTS"):
+            assert setting in production
+    assert "PROFILE_IMAGE_BACKEND = {" in lms and "PROFILE_IMAGE_BACKEND = {" not in cms
+    assert "COURSE_IMPORT_EXPORT_STORAGE = STORAGES" in cms and "COURSE_IMPORT_EXPORT_STORAGE" not in lms
+    for env in ("lms.env.yml", "cms.env.yml"):  # no static keys anywhere
+        assert 'AWS_ACCESS_KEY_ID: ""' in settings.files[env] and 'AWS_SECRET_ACCESS_KEY: ""' in settings.files[env]
+
+
+def test_s3_compatible_service_with_static_keys(make: Callable[..., TutorInstance]) -> None:
+    storage = s3(
+        endpoint_url="http://minio.storage.svc:9000",
+        custom_domain="media.example.org",
+        workload_identity=False,
+        access_key="AKIAEXAMPLE",
+        secret_key="wJalr/K7MDENG+bPxRfiCY=",
+    )
+    settings = render(make(object_storage=storage))
+    production = settings.files["lms-settings-production.py"]
+    assert 'AWS_S3_ENDPOINT_URL = "http://minio.storage.svc:9000"' in production
+    assert (
+        'AWS_S3_ADDRESSING_STYLE = "path"' in production
+        and 'request_checksum_calculation="when_required"' in production
+    )
+    assert 'AWS_S3_CUSTOM_DOMAIN = "media.example.org"' in production
+    assert "AWS_ACCESS_KEY_ID = None" not in production
+    assert 'AWS_ACCESS_KEY_ID: "AKIAEXAMPLE"' in settings.files["lms.env.yml"]
+    assert 'AWS_SECRET_ACCESS_KEY: "wJalr/K7MDENG+bPxRfiCY="' in settings.files["cms.env.yml"]
+
+
+def test_no_s3_without_object_storage(make: Callable[..., TutorInstance]) -> None:
+    text = everything(render(make(object_storage=None)))
+    for s3_only in ("S3Boto3Storage", "AWS_DEFAULT_ACL", "AWS_STORAGE_BUCKET_NAME", 'ORA2_FILEUPLOAD_BACKEND = "s3"'):
+        assert s3_only not in text
+    assert 'ORA2_FILEUPLOAD_BACKEND = "filesystem"' in text
+
+
+def test_secret_data_and_content_hash(make: Callable[..., TutorInstance]) -> None:
+    settings = render(make())
+    data = settings.secret_data()
+    assert list(data) == sorted(data)
+    assert set(data) == set(settings.files) | {task.key for task in settings.init_tasks}
+    assert re.fullmatch(r"[0-9a-f]{10}", settings.content_hash)
+    assert render(make()).content_hash == settings.content_hash
+    assert render(make(2)).content_hash != settings.content_hash
+
+
+def test_content_hash_changes_when_any_file_or_task_changes(make: Callable[..., TutorInstance]) -> None:
+    settings = render(make())
+    for key in settings.files:
+        changed = dataclasses.replace(settings, files={**settings.files, key: settings.files[key] + "#"})
+        assert changed.content_hash != settings.content_hash, key
+    tasks = (dataclasses.replace(settings.init_tasks[0], script="true"), *settings.init_tasks[1:])
+    assert dataclasses.replace(settings, init_tasks=tasks).content_hash != settings.content_hash
+
+
+def test_switching_plugin_sets_back_and_forth_is_identical(make: Callable[..., TutorInstance]) -> None:
+    a, b, c = make(1), make(2, plugins=()), make(3, plugins=("forum",))
+    first = render(a)
+    for instance in (b, c, a, b, a):
+        render(instance)
+    assert render(a) == first
+    assert render(a).secret_data() == first.secret_data()
+
+
+def test_render_many_keeps_input_order_across_plugin_sets(make: Callable[..., TutorInstance]) -> None:
+    instances = [make(i, plugins=[("forum", "mfe"), (), ("mfe",)][i % 3]) for i in range(7)]
+    many = render_many(instances)
+    assert [r.files["lms.env.yml"] for r in many] == [render(i).files["lms.env.yml"] for i in instances]
+    assert render_many([]) == []
+
+
+@pytest.mark.parametrize("plugins", [("forum", "mfe"), ()])
+def test_caches_do_not_change_tutors_output(make: Callable[..., TutorInstance], plugins: tuple[str, ...]) -> None:
+    """Our cached render equals Tutor's own uncached path: update_with_* + render_full, a Renderer per file."""
+    static = s3(endpoint_url="http://minio:9000", workload_identity=False, access_key="AK", secret_key="s/k+")
+    instance = make(4, plugins=plugins, object_storage=static, extra_config={"X_URL": "https://{{ LMS_HOST }}/x"})
+    settings = render(instance)
+    reference = copy.deepcopy(tutor_config(instance))  # the same plugin set is loaded now
+    tutor_config_module.update_with_base(reference)
+    tutor_config_module.update_with_defaults(reference)
+    tutor_config_module.render_full(reference)
+    assert tutor.full_config(instance) == reference and reference["X_URL"] == "https://learn4.example.org/x"
+    templates = dict((key, template) for template, key in tutor._file_templates(tutor_env.Renderer(reference)))
+    assert {key: tutor_env.render_file(reference, templates[key]) for key in settings.files} == settings.files
+    mysql = set(hooks.Filters.CLI_DO_INIT_TASKS.iterate_from_context(hooks.Contexts.app("mysql").name))
+    expected = [
+        (service, tutor_env.render_str(reference, script).strip())
+        for service, script in hooks.Filters.CLI_DO_INIT_TASKS.iterate()
+        if (service, script) not in mysql
+    ]
+    assert [(task.service, task.script) for task in settings.init_tasks] == expected
+
+
+def test_plain_values_skip_jinja_exactly() -> None:
+    renderer = tutor._Renderer(tutor._Compiled())
+    for text in [
+        "",
+        "a",
+        "a\n",
+        "a\n\n",
+        "\n",
+        "pass+/=word",
+        "line1\nline2\n",
+        "-----BEGIN X-----\nAB==\n-----END X-----\n",
+    ]:
+        assert renderer.render_str(text) == tutor_env.Renderer({}).render_str(text), repr(text)
+
+
+def test_switches_do_not_leak_hooks(make: Callable[..., TutorInstance]) -> None:
+    def callbacks() -> int:
+        hook_sets = (vars(hooks.Filters).values(), vars(hooks.Actions).values())
+        return sum(len(getattr(hook, "callbacks", ())) for hook_set in hook_sets for hook in hook_set)
+
+    a, b = make(1), make(2, plugins=())
+    render(a), render(b), render(a)
+    before = callbacks()
+    for _ in range(5):
+        render(b), render(a)
+    assert callbacks() == before
+
+
+def test_rendering_prints_nothing_and_keeps_the_environment(
+    make: Callable[..., TutorInstance], capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TUTOR_CMS_OAUTH2_KEY_SSO", "from-the-environment")
+    environment = dict(os.environ)
+    noisy = hooks.Contexts.app("test-noisy")
+
+    def talk(plugin: str) -> None:  # what a chatty plugin or Tutor itself does while loading
+        print("print from", plugin)
+        tutor_fmt.echo_alert(f"alert from {plugin}")
+
+    with noisy.enter():
+        hooks.Actions.PLUGIN_LOADED.add()(talk)
+        # A filter that clashes with a core one: Tutor's Renderer alerts about it on every rebuild.
+        hooks.Filters.ENV_TEMPLATE_FILTERS.add_item(("common_domain", tutor_utils.common_domain))
+    try:
+        render(make(plugins=("forum",))), render(make()), render_many([make(plugins=()), make()])
+    finally:
+        hooks.clear_all(context=noisy.name)
+    assert capfd.readouterr() == ("", "")
+    assert dict(os.environ) == environment
+
+
+def test_unknown_plugin_fails_loudly(make: Callable[..., TutorInstance]) -> None:
+    with pytest.raises(TutorRenderError, match="not installed: nosuchplugin"):
+        render(make(plugins=("nosuchplugin",)))
+    assert render(make()).files  # the process still renders afterwards
+
+
+def test_init_task_for_another_service_fails_loudly() -> None:
+    context = hooks.Contexts.app("test-bad-service")
+    with context.enter():
+        hooks.Filters.CLI_DO_INIT_TASKS.add_item(("minio", "mc mb openedx"))
+    try:
+        with pytest.raises(TutorRenderError, match="service 'minio'"):
+            tutor._init_tasks()
+    finally:
+        hooks.clear_all(context=context.name)
+
+
+def test_fast_rsa_import_equals_pycryptodome(rsa_pem: str) -> None:
+    fast, slow = tutor._rsa_import_key(rsa_pem.strip()), RSA.import_key(rsa_pem)
+    for attribute in ("n", "e", "d", "p", "q", "dp", "dq", "invq"):
+        assert getattr(fast, attribute) == getattr(slow, attribute), attribute
+    der, _, _ = PEM.decode(rsa_pem)
+    sequence = DerSequence().decode(der)
+    parts = [sequence[index] for index in range(len(sequence))]
+    parts[1] += 2  # n no longer p*q
+    broken = PEM.encode(DerSequence(parts).encode(), "RSA PRIVATE KEY")
+    with pytest.raises(TutorRenderError, match="not a consistent RSA private key"):
+        tutor._rsa_import_key(broken)
+    pkcs8 = RSA.import_key(rsa_pem).export_key(pkcs=8).decode()
+    assert tutor._rsa_import_key(pkcs8).d == slow.d  # other encodings go through Tutor's own filter
+
+
+def _digest(settings: RenderedSettings) -> str:
+    return hashlib.sha256(json.dumps(settings.secret_data(), sort_keys=True).encode()).hexdigest()
+
+
+def test_same_bytes_in_a_fresh_process(make: Callable[..., TutorInstance], tmp_path: Path) -> None:
+    """Another PYTHONHASHSEED, hostile TUTOR_* variables and a plugin folder with a YAML plugin: same output."""
+    instances = [make(5, object_storage=s3()), make(6, plugins=("forum",))]
+    (tmp_path / "instances.pickle").write_bytes(pickle.dumps(instances))
+    plugins_root = tmp_path / "plugins"
+    plugins_root.mkdir()
+    (plugins_root / "evil.yml").write_text('name: evil\npatches:\n  openedx-common-settings: "EVIL = True"\n')
+    (plugins_root / "evilmodule.py").write_text("print('imported')\n")
+    program = textwrap.dedent(
+        """\
+        import hashlib, json, pickle, sys
+        from components.openedx import tutor
+        from tutor import plugins
+        instances = pickle.loads(open(sys.argv[1], "rb").read())
+        digests = [hashlib.sha256(json.dumps(s.secret_data(), sort_keys=True).encode()).hexdigest()
+                   for s in tutor.render_many(instances)]
+        evil = plugins.is_installed("evil") or plugins.is_installed("evilmodule")
+        print(json.dumps({"digests": digests, "evil": evil}))
+        """
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "PYTHONHASHSEED": "12345",
+        "TUTOR_PLUGINS_ROOT": str(plugins_root),
+        "TUTOR_IGNORE_ENTRYPOINT_PLUGINS": "1",
+        "TUTOR_CMS_OAUTH2_KEY_SSO": "from-the-environment",
+        "TUTOR_PLATFORM_NAME": "From the environment",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(tmp_path / "instances.pickle")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stderr == ""
+    child = json.loads(done.stdout)  # Tutor printed nothing else
+    for instance in (make(7, plugins=()), instances[1], instances[0]):  # after switches in this process
+        render(instance)
+    assert child == {"digests": [_digest(render(instance)) for instance in instances], "evil": False}
+
+
+def test_hundred_instances_render_fast(make: Callable[..., TutorInstance]) -> None:
+    instances = [make(i, plugins=[("forum", "mfe"), ("mfe",), ()][i % 3]) for i in range(100)]
+    render(instances[0])
+    started = time.perf_counter()
+    results = render_many(instances)
+    elapsed = time.perf_counter() - started
+    assert len({r.content_hash for r in results}) == 100
+    assert elapsed < 5, f"{elapsed * 10:.1f} ms/instance"
