@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import string
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,23 +80,29 @@ class _Drbg:
         return out
 
 
+_KEY_LOCK = threading.Lock()
+
+
 @functools.cache
-def mock_rsa_key(slot: int) -> RSA.RsaKey:
-    return RSA.generate(2048, randfunc=_Drbg(_seed("openedx-mock-rsa", str(slot))))
-
-
-def _private_key_outputs(name: str) -> dict[str, Any]:
-    key = mock_rsa_key(int.from_bytes(_seed(name)[:4], "big") % MOCK_RSA_KEYS)
+def _mock_key_material(slot: int) -> dict[str, str]:
+    key = RSA.generate(2048, randfunc=_Drbg(_seed("openedx-mock-rsa", str(slot))))
+    public = key.public_key()
     return {
         "privateKeyPem": key.export_key("PEM").decode() + "\n",
         "privateKeyPemPkcs8": key.export_key("PEM", pkcs=8).decode() + "\n",
-        "publicKeyPem": key.public_key().export_key("PEM").decode() + "\n",
+        "publicKeyPem": public.export_key("PEM").decode() + "\n",
         "privateKeyOpenssh": "",
-        "publicKeyOpenssh": key.public_key().export_key("OpenSSH").decode() + "\n",
+        "publicKeyOpenssh": public.export_key("OpenSSH").decode() + "\n",
         "publicKeyFingerprintMd5": "",
         "publicKeyFingerprintSha256": "",
-        "id": hashlib.sha1(key.public_key().export_key("DER")).hexdigest(),
+        "id": hashlib.sha1(public.export_key("DER")).hexdigest(),
     }
+
+
+def _private_key_outputs(name: str) -> dict[str, str]:
+    """A key from a small deterministic pool; the lock keeps concurrent registrations from generating twice."""
+    with _KEY_LOCK:
+        return _mock_key_material(int.from_bytes(_seed(name)[:4], "big") % MOCK_RSA_KEYS)
 
 
 def _computed_outputs(typ: str, name: str, urn: str, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -41,7 +41,10 @@ def deploy_instances(stack: StackSettings, infrastructure: Infrastructure, routi
 
     deployed: list[Instance] = []
     previous_wave: tuple[pulumi.Resource, ...] = ()
-    for _, wave in groupby(sorted(stack.instances, key=lambda i: i.wave), key=lambda i: i.wave):
+    # Within a wave, instances with the same Tutor plugins are created together, so their settings renders
+    # (run as their secrets resolve, in creation order) switch Tutor's global plugin state once per set.
+    ordered = sorted(stack.instances, key=lambda i: (i.wave, sorted(i.plugins), i.name))
+    for _, wave in groupby(ordered, key=lambda i: i.wave):
         this_wave = [
             Instance(settings.name, InstanceArgs(settings, stack, infrastructure, routing, after=previous_wave))
             for settings in wave
@@ -62,6 +65,6 @@ def main() -> None:
     pulumi.export("cloud", settings.cloud)
     pulumi.export("environment", settings.environment)
     pulumi.export("instances", {
-        instance.name: {"namespace": instance.namespace, "lmsUrl": instance.lms_url, "studioUrl": instance.studio_url}
+        instance.instance_name: {"namespace": instance.namespace, "lmsUrl": instance.lms_url, "studioUrl": instance.studio_url}
         for instance in instances
     })

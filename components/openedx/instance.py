@@ -37,6 +37,7 @@ class InstanceArgs:
 
 
 class Instance(pulumi.ComponentResource):
+    instance_name: str
     namespace: pulumi.Output[str]
     lms_url: pulumi.Output[str]
     studio_url: pulumi.Output[str]
@@ -45,6 +46,7 @@ class Instance(pulumi.ComponentResource):
     def __init__(self, name: str, args: InstanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("openedx:index:Instance", name, None, opts)
         instance, stack = args.settings, args.stack
+        self.instance_name = instance.name
         keep_data = stack.production
         child = pulumi.ResourceOptions(parent=self, provider=args.infrastructure.provider)
 

@@ -1,15 +1,27 @@
 """Every value Tutor would generate at random, generated once by Pulumi and kept in its state.
 
-Alphanumeric only: Tutor renders them as Jinja and its init scripts use some unquoted.
+One random master secret per instance (`pulumi_random`), from which each value is derived with HMAC-SHA256
+under its own label: as unpredictable as separate random resources, but one resource instead of nine per
+instance (the program's cost grows with its resource count). The JWT signing key is a real RSA key
+(`pulumi_tls`). Rotating everything is `pulumi up --replace` on the master; values are alphanumeric
+because Tutor renders them as Jinja and its init scripts use some unquoted.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import string
+import uuid
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_random as random
 import pulumi_tls as tls
+
+_ALPHABET = string.ascii_letters + string.digits
+_LOWER_ALPHABET = string.ascii_lowercase + string.digits
+MASTER_LENGTH = 64
 
 
 @dataclass(frozen=True)
@@ -27,28 +39,44 @@ class InstanceSecrets:
     mongodb_root_password: pulumi.Output[str]
 
 
-def _password(name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
-    return random.RandomPassword(
-        name, length=length, special=False, opts=pulumi.ResourceOptions(parent=parent)
-    ).result
+def derive(master: str, label: str, length: int, alphabet: str = _ALPHABET) -> str:
+    """`length` characters of `alphabet`, from HMAC-SHA256(master, label) in counter mode (uniform: bytes ≥ the
+    largest multiple of the alphabet size are skipped)."""
+    limit = 256 - 256 % len(alphabet)
+    out: list[str] = []
+    counter = 0
+    while len(out) < length:
+        block = hmac.new(master.encode(), f"{label}:{counter}".encode(), hashlib.sha256).digest()
+        out += [alphabet[b % len(alphabet)] for b in block if b < limit]
+        counter += 1
+    return "".join(out[:length])
+
+
+def derive_uuid(master: str, label: str) -> str:
+    digest = hmac.new(master.encode(), label.encode(), hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def generate(name: str, parent: pulumi.Resource) -> InstanceSecrets:
     """The instance's secrets, children of `parent`, named after the instance."""
+    master = random.RandomPassword(
+        f"{name}-master-secret", length=MASTER_LENGTH, special=False, opts=pulumi.ResourceOptions(parent=parent)
+    ).result
     jwt_key = tls.PrivateKey(f"{name}-jwt", algorithm="RSA", rsa_bits=2048, opts=pulumi.ResourceOptions(parent=parent))
-    instance_id = random.RandomString(
-        f"{name}-id", length=24, special=False, upper=False, opts=pulumi.ResourceOptions(parent=parent)
-    )
-    meilisearch_uid = random.RandomUuid(f"{name}-meilisearch-key-uid", opts=pulumi.ResourceOptions(parent=parent))
+
+    def secret(label: str, length: int = 32, alphabet: str = _ALPHABET) -> pulumi.Output[str]:
+        return pulumi.Output.secret(master.apply(lambda m: derive(m, label, length, alphabet)))
+
     return InstanceSecrets(
-        secret_key=_password(f"{name}-secret-key", 48, parent),
+        secret_key=secret("django-secret-key", 48),
         jwt_rsa_private_key=jwt_key.private_key_pem,
-        cms_oauth2_secret=_password(f"{name}-cms-oauth2-secret", 32, parent),
-        meilisearch_master_key=_password(f"{name}-meilisearch-master-key", 32, parent),
-        meilisearch_api_key_uid=meilisearch_uid.result,
-        instance_id=instance_id.result,
-        mysql_password=_password(f"{name}-mysql-password", 32, parent),
-        mongodb_password=_password(f"{name}-mongodb-password", 32, parent),
-        mysql_root_password=_password(f"{name}-mysql-root-password", 32, parent),
-        mongodb_root_password=_password(f"{name}-mongodb-root-password", 32, parent),
+        cms_oauth2_secret=secret("cms-oauth2-secret"),
+        meilisearch_master_key=secret("meilisearch-master-key"),
+        meilisearch_api_key_uid=master.apply(lambda m: derive_uuid(m, "meilisearch-api-key-uid")),
+        # Tutor's ID is only a label value: not a secret, lowercase like Tutor's own.
+        instance_id=pulumi.Output.unsecret(master.apply(lambda m: derive(m, "instance-id", 24, _LOWER_ALPHABET))),
+        mysql_password=secret("mysql-password"),
+        mongodb_password=secret("mongodb-password"),
+        mysql_root_password=secret("mysql-root-password"),
+        mongodb_root_password=secret("mongodb-root-password"),
     )
