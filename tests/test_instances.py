@@ -1,0 +1,177 @@
+"""Open edX instances under the offline mocks: isolation, secrets, lifecycle and determinism."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.openedx.values import INSTANCE_LABEL, namespace_name
+from tests.conftest import inputs, of_type
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SECRET = "kubernetes:core/v1:Secret"
+BASE = {"openedx:platform": {"tls": {"issuer": "selfsigned"}}}
+TWO = {
+    **BASE,
+    "openedx:instances": [
+        {"name": "alpha", "lmsHost": "alpha.example.com"},
+        {"name": "beta", "lmsHost": "learn.beta.org", "plugins": ["mfe"]},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def two(request) -> Any:
+    from components.evaluation import engine_config, evaluate
+
+    config, secret_keys = engine_config(TWO)
+    return evaluate(config, "test", secret_keys)
+
+
+def settings_data(recording, instance: str) -> dict[str, str]:
+    (secret,) = [s for s in of_type(recording, SECRET) if s.name == f"{instance}-settings"]
+    return inputs(secret)["stringData"]
+
+
+def release(recording, name: str) -> dict[str, Any]:
+    (found,) = [r for r in of_type(recording, RELEASE) if r.name == name]
+    return inputs(found)
+
+
+def test_each_instance_owns_its_resources_on_the_cluster_provider(two) -> None:
+    provider = next(r for r in two.resources.values() if r.type == "pulumi:providers:kubernetes")
+    for name in ("alpha", "beta"):
+        (component,) = [r for r in two.resources.values() if r.type == "openedx:index:Instance" and r.name == name]
+        children = [r for r in two.resources.values() if r.parent == component.urn]
+        assert {r.type for r in children} >= {"kubernetes:core/v1:Namespace", SECRET, RELEASE,
+                                             "random:index/randomPassword:RandomPassword",
+                                             "tls:index/privateKey:PrivateKey"}
+        assert all(r.name.startswith(f"{name}-") for r in children)
+        for child in children:
+            if child.type.startswith("kubernetes:"):
+                assert child.provider.startswith(provider.urn + "::"), child.urn
+                metadata = inputs(child).get("metadata") or {}
+                assert inputs(child).get("namespace", metadata.get("namespace", namespace_name_of(name))) == (
+                    namespace_name_of(name))
+
+
+def namespace_name_of(instance: str) -> str:
+    return f"openedx-{instance}"
+
+
+def test_releases_install_in_order_with_long_timeouts(two) -> None:
+    foundation, services, app = (two.resources[f"urn:pulumi:test::openedx::openedx:index:Instance$"
+                                              f"{RELEASE}::alpha-{part}"] for part in ("foundation", "services",
+                                                                                        "openedx"))
+    assert foundation.urn in services.depends_on
+    assert services.urn in app.depends_on
+    settings = next(s for s in of_type(two, SECRET) if s.name == "alpha-settings")
+    assert settings.urn in app.depends_on
+    app_inputs = inputs(app)
+    assert app_inputs["timeout"] >= 3600
+    assert app_inputs["atomic"] and app_inputs["cleanupOnFail"]
+    assert 0 < app_inputs["maxHistory"] <= 20
+    assert app_inputs["chart"] == "charts/openedx" and app_inputs["name"] == "openedx"
+    assert app_inputs["namespace"] == "openedx-alpha"
+    assert app_inputs["values"]["global"]["chartDigest"]
+    assert app.delete_before_replace
+
+
+def test_settings_are_an_immutable_secret_named_by_content(two) -> None:
+    for name in ("alpha", "beta"):
+        (secret,) = [s for s in of_type(two, SECRET) if s.name == f"{name}-settings"]
+        secret_inputs = inputs(secret)
+        assert secret_inputs["immutable"] is True
+        secret_name = secret_inputs["metadata"]["name"]
+        assert secret_name.startswith("openedx-settings-")
+        assert release(two, f"{name}-openedx")["values"]["global"]["settingsSecret"] == secret_name
+        assert secret.retain_on_delete  # a Helm rollback still finds the settings it names
+
+
+def test_each_instance_settings_carry_only_its_own_hosts_and_credentials(two) -> None:
+    alpha, beta = settings_data(two, "alpha"), settings_data(two, "beta")
+    assert "alpha.example.com" in alpha["lms.env.yml"] and "learn.beta.org" in beta["lms.env.yml"]
+    assert "learn.beta.org" not in json.dumps(alpha) and "alpha.example.com" not in json.dumps(beta)
+    credentials = {n: inputs(next(s for s in of_type(two, SECRET) if s.name == f"{n}-services-credentials"))
+                   ["stringData"] for n in ("alpha", "beta")}
+    assert credentials["alpha"]["mysql-password"] in alpha["lms.env.yml"]
+    assert credentials["alpha"]["mysql-password"] not in json.dumps(beta)
+    assert credentials["alpha"]["mysql-password"] != credentials["beta"]["mysql-password"]
+
+
+def test_no_root_credential_reaches_settings_or_release_values(two) -> None:
+    for name in ("alpha", "beta"):
+        credentials = inputs(next(s for s in of_type(two, SECRET) if s.name == f"{name}-services-credentials"))
+        roots = [credentials["stringData"][k] for k in ("mysql-root-password", "mongodb-root-password")]
+        everything_else = json.dumps([inputs(r) for r in two.resources.values()
+                                      if r.name != f"{name}-services-credentials"])
+        for root in roots:
+            assert root not in everything_else
+
+
+def test_plugins_change_the_settings(two) -> None:
+    alpha, beta = settings_data(two, "alpha"), settings_data(two, "beta")
+    assert "FORUM_SEARCH_BACKEND" in alpha["lms-settings-production.py"]
+    assert "FORUM_SEARCH_BACKEND" not in beta["lms-settings-production.py"]
+    assert "mfe-Caddyfile" in alpha and "mfe-Caddyfile" in beta
+    alpha_tasks = release(two, "alpha-openedx")["values"]["init"]["tasks"]
+    beta_tasks = release(two, "beta-openedx")["values"]["init"]["tasks"]
+    assert len(alpha_tasks) == len(beta_tasks) + 1  # the forum's init task
+    assert all(t["key"] in alpha for t in alpha_tasks)
+
+
+def test_namespaces_enforce_the_restricted_pod_security_level(two) -> None:
+    for ns in of_type(two, "kubernetes:core/v1:Namespace"):
+        labels = inputs(ns)["metadata"]["labels"]
+        assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+        assert labels[INSTANCE_LABEL] in ("alpha", "beta")
+        assert not ns.retain_on_delete  # dev: removing an instance removes its data
+
+
+def test_production_keeps_an_instance_data_when_it_is_removed(evaluate_stack) -> None:
+    recording = evaluate_stack(config={**TWO, "openedx:environment": "production"})
+    for ns in of_type(recording, "kubernetes:core/v1:Namespace"):
+        assert ns.retain_on_delete and not ns.protect
+
+
+def test_evaluation_is_deterministic(evaluate_stack, two) -> None:
+    again = evaluate_stack(config=TWO)
+    assert {u: (r.inputs, r.depends_on) for u, r in again.resources.items()} == {
+        u: (r.inputs, r.depends_on) for u, r in two.resources.items()}
+
+
+def test_removing_an_instance_leaves_the_others_unchanged(evaluate_stack, two) -> None:
+    alone = evaluate_stack(config={**BASE, "openedx:instances": [TWO["openedx:instances"][0]]})
+    alpha = {u: (r.inputs, r.depends_on, r.parent) for u, r in two.resources.items() if "beta" not in u}
+    assert {u: (r.inputs, r.depends_on, r.parent) for u, r in alone.resources.items()} == alpha
+    assert not any("beta" in u for u in alone.resources)
+
+
+def test_waves_roll_out_one_after_the_other(evaluate_stack) -> None:
+    config = {**BASE, "openedx:instances": [
+        {"name": "canary", "lmsHost": "canary.example.com"},
+        {"name": "bulk", "lmsHost": "bulk.example.com", "wave": 1},
+    ]}
+    recording = evaluate_stack(config=config)
+    canary = next(r for r in of_type(recording, RELEASE) if r.name == "canary-openedx")
+    bulk = next(r for r in of_type(recording, RELEASE) if r.name == "bulk-openedx")
+    assert canary.urn in bulk.depends_on
+    assert bulk.urn not in canary.depends_on
+
+
+def test_instances_without_waves_do_not_depend_on_each_other(two) -> None:
+    alpha_urns = {u for u in two.resources if "alpha" in u}
+    for registration in two.resources.values():
+        if "beta" in registration.urn:
+            assert not alpha_urns & set(registration.depends_on)
+
+
+def test_stack_outputs_give_urls_and_namespaces(two) -> None:
+    assert two.stack_outputs["instances"] == {
+        "alpha": {"lmsUrl": "https://alpha.example.com", "studioUrl": "https://studio.alpha.example.com",
+                  "namespace": "openedx-alpha"},
+        "beta": {"lmsUrl": "https://learn.beta.org", "studioUrl": "https://studio.learn.beta.org",
+                 "namespace": "openedx-beta"},
+    }
