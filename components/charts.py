@@ -9,6 +9,9 @@ from __future__ import annotations
 import functools
 import hashlib
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NAMESPACE_CHART = "charts/openedx-namespace"
@@ -30,3 +33,16 @@ def chart_digest(chart: str) -> str:
         for path in sorted(p for p in root.rglob("*") if p.is_file() and not _is_build_artifact(p)):
             digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _values(values_file: str) -> Any:
+    return yaml.safe_load((PROJECT_DIR / values_file).read_text())
+
+
+def pinned_image(values_file: str, *path: str) -> str:
+    """`registry/repository:tag` of an image pinned in a chart's values (the one place images are pinned)."""
+    image = _values(values_file)
+    for key in path:
+        image = image[key]
+    return f"{image['registry']}/{image['repository']}:{image['tag']}"

@@ -105,8 +105,53 @@ def _private_key_outputs(name: str) -> dict[str, str]:
         return _mock_key_material(int.from_bytes(_seed(name)[:4], "big") % MOCK_RSA_KEYS)
 
 
+MOCK_ACCOUNT = "123456789012"
+MOCK_REGION = "eu-west-1"
+
+
+def _aws_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Computed outputs of the AWS resources the program uses (addresses, ARNs, generated names)."""
+    short = hashlib.sha1(name.encode()).hexdigest()[:12]
+    outputs: dict[str, Any] = {
+        "arn": f"arn:aws:mock:{MOCK_REGION}:{MOCK_ACCOUNT}:{name}",
+        "name": inputs.get("name", name),
+    }
+    if typ == "aws:eks/cluster:Cluster":
+        cluster = inputs.get("name", name)
+        outputs |= {
+            "endpoint": f"https://{short.upper()}.gr7.{MOCK_REGION}.eks.amazonaws.com",
+            "certificateAuthority": {
+                "data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCm1vY2sKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
+            },
+            "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{MOCK_REGION}.amazonaws.com/id/{short.upper()}"}]}],
+            "vpcConfig": {**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{short}"},
+            "arn": f"arn:aws:eks:{MOCK_REGION}:{MOCK_ACCOUNT}:cluster/{cluster}",
+        }
+    elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+        outputs["arn"] = (
+            f"arn:aws:iam::{MOCK_ACCOUNT}:oidc-provider/{str(inputs.get('url', '')).removeprefix('https://')}"
+        )
+    elif typ == "aws:iam/role:Role":
+        outputs["arn"] = f"arn:aws:iam::{MOCK_ACCOUNT}:role/{name}-{short[:7]}"
+        outputs["name"] = f"{name}-{short[:7]}"
+    elif typ == "aws:rds/instance:Instance":
+        outputs |= {
+            "address": f"{name}.{short}.{MOCK_REGION}.rds.amazonaws.com",
+            "port": 3306,
+            "endpoint": f"{name}.{short}.{MOCK_REGION}.rds.amazonaws.com:3306",
+        }
+    elif typ == "aws:s3/bucket:Bucket":
+        bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}{short}"
+        outputs |= {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "id": bucket}
+    elif typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"):
+        outputs["name"] = inputs.get("name", f"{name}-{short[:7]}")
+    return outputs
+
+
 def _computed_outputs(typ: str, name: str, urn: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """Outputs the provider would compute for `typ`, so that `apply` code runs as it would for real."""
+    if typ.startswith("aws:") and not typ.startswith("aws:index/"):
+        return _aws_outputs(typ, name, inputs)
     if typ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
         return {"result": deterministic_alphanumeric(int(inputs.get("length", 16)), urn)}
     if typ == "random:index/randomUuid:RandomUuid":
@@ -147,8 +192,11 @@ class OfflineMocks(pulumi_mocks.Mocks):
             resource_id = f"{namespace}/{metadata['name']}" if namespace else str(metadata["name"])
         return resource_id, outputs
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{MOCK_REGION}{zone}" for zone in "abc"]
+            return {"names": names, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)], "id": MOCK_REGION}, []
+        return {}, []
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

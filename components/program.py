@@ -10,8 +10,9 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components import clouds
-from components.infrastructure import Infrastructure
+from components.infrastructure import Infrastructure, ManagedEndpoint
 from components.platform import Platform, Routing
+from components.provisioning import SharedMysql
 from components.settings import ConfigError, StackSettings, from_engine_config
 
 
@@ -39,6 +40,10 @@ def deploy_instances(stack: StackSettings, infrastructure: Infrastructure, routi
     """Every instance, independent of the others, except that a rollout wave starts after the previous one."""
     from components.openedx.instance import Instance, InstanceArgs
 
+    shared_mysql = None
+    if isinstance(infrastructure.mysql, ManagedEndpoint) and stack.instances:
+        shared_mysql = SharedMysql("shared-mysql", infrastructure.mysql, infrastructure.provider)
+
     deployed: list[Instance] = []
     previous_wave: tuple[pulumi.Resource, ...] = ()
     # Within a wave, instances with the same Tutor plugins are created together, so their settings renders
@@ -46,7 +51,7 @@ def deploy_instances(stack: StackSettings, infrastructure: Infrastructure, routi
     ordered = sorted(stack.instances, key=lambda i: (i.wave, sorted(i.plugins), i.name))
     for _, wave in groupby(ordered, key=lambda i: i.wave):
         this_wave = [
-            Instance(settings.name, InstanceArgs(settings, stack, infrastructure, routing, after=previous_wave))
+            Instance(settings.name, InstanceArgs(settings, stack, infrastructure, routing, shared_mysql, previous_wave))
             for settings in wave
         ]
         deployed += this_wave
@@ -65,6 +70,5 @@ def main() -> None:
     pulumi.export("cloud", settings.cloud)
     pulumi.export("environment", settings.environment)
     pulumi.export("instances", {
-        instance.instance_name: {"namespace": instance.namespace, "lmsUrl": instance.lms_url, "studioUrl": instance.studio_url}
-        for instance in instances
+        i.instance_name: {"namespace": i.namespace, "lmsUrl": i.lms_url, "studioUrl": i.studio_url} for i in instances
     })

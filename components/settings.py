@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib.metadata
+import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -130,14 +131,8 @@ class Images(_Model):
     mfe: Image | None = None
 
 
-class Quota(_Model):
-    """The instance namespace's ResourceQuota (headroom for surge pods and migration Jobs included)."""
-
-    requests_cpu: Quantity = "16"
-    requests_memory: Quantity = "48Gi"
-    limits_cpu: Quantity = "32"
-    limits_memory: Quantity = "96Gi"
-    pods: int = Field(default=100, ge=10, le=1000)
+QuotaKey = Literal["requests.cpu", "requests.memory", "limits.cpu", "limits.memory", "pods",
+                   "persistentvolumeclaims", "requests.storage"]
 
 
 class InstanceSettings(_Model):
@@ -152,7 +147,8 @@ class InstanceSettings(_Model):
     images: Images = Images()
     plugins: tuple[str, ...] = ("forum", "mfe")
     workloads: Workloads = Workloads()
-    quota: Quota = Quota()
+    quota: dict[QuotaKey, Quantity] = Field(default_factory=dict)
+    """Overrides of the namespace ResourceQuota (the chart's defaults fit every workload at its maximum)."""
     tutor_config: dict[str, Any] = Field(default_factory=dict)
     wave: int = Field(default=0, ge=0, le=100)
 
@@ -263,11 +259,61 @@ class PlatformSettings(_Model):
     backups: BackupSettings = BackupSettings()
 
 
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR block (e.g. 203.0.113.0/24)") from None
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class AwsNodeGroup(_Model):
+    instance_types: tuple[str, ...] = Field(default=("m6i.xlarge",), min_length=1)
+    min_size: int = Field(default=2, ge=1, le=100)
+    max_size: int = Field(default=6, ge=1, le=200)
+    disk_size: int = Field(default=100, ge=20, le=2000)
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> AwsNodeGroup:
+        if self.min_size > self.max_size:
+            raise ValueError(f"minSize ({self.min_size}) is greater than maxSize ({self.max_size})")
+        return self
+
+
+class AwsMysql(_Model):
+    """RDS for MySQL 8.4 (8.0 is in paid extended support since 2026-07-31). Unset: from the environment."""
+
+    engine_version: str = Field(default="8.4", pattern=r"^8\.4(\.\d+)?$")
+    instance_class: str | None = Field(default=None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    allocated_storage: int = Field(default=50, ge=20, le=65536)
+    max_allocated_storage: int = Field(default=500, ge=20, le=65536)
+    multi_az: bool | None = None
+    backup_retention_days: int | None = Field(default=None, ge=1, le=35)
+    deletion_protection: bool | None = None
+
+
+class AwsSettings(_Model):
+    kubernetes_version: str = Field(default="1.34", pattern=r"^1\.\d{2}$")
+    vpc_cidr: Cidr = "10.0.0.0/16"
+    public_access_cidrs: tuple[Cidr, ...] | None = None
+    """Who may reach the Kubernetes API from outside the VPC; [] for a private endpoint only. Required."""
+    admin_role_arns: tuple[str, ...] = ()
+    deploy_role_arn: str | None = None
+    """A role `aws eks get-token` assumes for the kubeconfig (unset: the deploying principal itself)."""
+    nat_gateways: int | None = Field(default=None, ge=1, le=3)
+    node_group: AwsNodeGroup = AwsNodeGroup()
+    mysql: AwsMysql = AwsMysql()
+
+
 class StackSettings(_Model):
     cloud: Cloud = "local"
     environment: Environment = "dev"
     instances: tuple[InstanceSettings, ...] = ()
     local: LocalSettings = LocalSettings()
+    aws: AwsSettings = AwsSettings()
     platform: PlatformSettings = PlatformSettings()
 
     @property
@@ -278,14 +324,15 @@ class StackSettings(_Model):
 # --- loading -----------------------------------------------------------------------------------------------------
 
 
-def load(raw: Mapping[str, Any]) -> StackSettings:
-    """Validate the `openedx:` keys (namespace stripped, values decoded) into settings, or raise ConfigError."""
+def load(raw: Mapping[str, Any], provider_config: Mapping[str, Any] | None = None) -> StackSettings:
+    """Validate the `openedx:` keys (namespace stripped, values decoded) into settings, or raise ConfigError.
+    `provider_config` holds the other namespaces' keys (`aws:region`, …), checked for the stack's cloud."""
     problems: list[str] = []
     raw_instances = raw.get("instances", [])
     stack: StackSettings | None = None
     try:
         stack = StackSettings.model_validate({k: v for k, v in raw.items() if k != "instances"})
-        problems += _platform_problems(stack.platform)
+        problems += _platform_problems(stack.platform) + _cloud_problems(stack, provider_config or {})
     except ValidationError as error:
         problems += _describe(error, StackSettings, ())
 
@@ -307,9 +354,11 @@ def load(raw: Mapping[str, Any]) -> StackSettings:
 
 
 def from_engine_config(config: Mapping[str, Any]) -> StackSettings:
-    """Settings from the engine's config map (`openedx:key` → string, objects as JSON), as Pulumi hands it over."""
+    """Settings from the engine's config map (`openedx:key` → string, objects as JSON), as Pulumi hands it over,
+    with the provider keys the stack's cloud needs (`aws:region`, …)."""
     prefix = NAMESPACE + ":"
-    return load({key[len(prefix) :]: _decode(value) for key, value in config.items() if key.startswith(prefix)})
+    raw = {key[len(prefix) :]: _decode(value) for key, value in config.items() if key.startswith(prefix)}
+    return load(raw, config)
 
 
 def _decode(value: Any) -> Any:
@@ -326,6 +375,24 @@ def _platform_problems(platform: PlatformSettings) -> list[str]:
         return [f"{NAMESPACE}:platform.tls.email: required for the {platform.tls.issuer} issuer "
                 "(the Let's Encrypt account contact); or set platform.tls.issuer to selfsigned or none"]
     return []
+
+
+REQUIRED_PROVIDER_KEYS = {"aws": ("aws:region",), "gcp": ("gcp:project", "gcp:region"),
+                          "azure": ("azure-native:location",)}
+
+
+def _cloud_problems(stack: StackSettings, config: Mapping[str, Any]) -> list[str]:
+    problems = [f"{key}: required when {NAMESPACE}:cloud is {stack.cloud}"
+                for key in REQUIRED_PROVIDER_KEYS.get(stack.cloud, ()) if not config.get(key)]
+    if stack.cloud == "aws":
+        cidrs = stack.aws.public_access_cidrs
+        if cidrs is None:
+            problems.append(f"{NAMESPACE}:aws.publicAccessCidrs: required: the CIDRs that may reach the Kubernetes "
+                            "API (where pulumi up runs), or [] for a private endpoint only")
+        elif stack.production and any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs):
+            problems.append(f"{NAMESPACE}:aws.publicAccessCidrs: the whole internet may not reach a production "
+                            "cluster's API; list the CIDRs that need it")
+    return problems
 
 
 def _stack_problems(raw_instances: list[Any], instances: list[tuple[int, InstanceSettings]]) -> list[str]:

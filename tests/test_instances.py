@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.openedx.values import INSTANCE_LABEL, namespace_name
+from components.openedx.values import INSTANCE_LABEL
 from tests.conftest import inputs, of_type
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -11,4 +11,10 @@ def provision(settings: StackSettings) -> Infrastructure:
         from components.clouds.local import LocalCluster
 
         return LocalCluster("local", settings.local).infrastructure
+    if settings.cloud == "aws":
+        import pulumi
+
+        from components.clouds.aws import AwsCloud
+
+        return AwsCloud("aws", settings, pulumi.Config("aws").require("region")).infrastructure
     raise ConfigError([f"openedx:cloud: the {settings.cloud!r} adapter is not available yet (use 'local')"])

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import pulumi
 
-from components.infrastructure import InCluster, Infrastructure
+from components.infrastructure import InCluster, Infrastructure, InstanceStorage, ManagedEndpoint
 from components.openedx import tutor_config as tc
 from components.openedx.secrets import InstanceSecrets
-from components.settings import InstanceSettings
+from components.provisioning import database_name, user_name
+from components.charts import pinned_image
+from components.settings import Image, InstanceSettings
 
+APP_VALUES = "charts/openedx/values.yaml"
+MFE_VALUES = "charts/openedx/charts/mfe/values.yaml"
 APP_DATABASE = "openedx"
 APP_USER = "openedx"
-TUTOR_IMAGES = {"openedx": "docker.io/overhangio/openedx:22.0.3", "mfe": "docker.io/overhangio/openedx-mfe:22.1.0"}
 
 
 def in_cluster_services(infrastructure: Infrastructure) -> frozenset[str]:
@@ -36,16 +39,30 @@ def services_credentials(secrets: InstanceSecrets) -> dict[str, pulumi.Output[st
     }
 
 
-def _image(image: object | None, default: str) -> str:
-    return f"{image.repository}:{image.tag}" if image is not None else default  # type: ignore[attr-defined]
+def _image(image: Image | None, default: str) -> str:
+    return f"{image.repository}:{image.tag}" if image is not None else default
+
+
+def mysql_endpoint(
+    instance: InstanceSettings, infrastructure: Infrastructure
+) -> tuple[pulumi.Input[str], int, str, str]:
+    """Host, port, database and user of the instance's MySQL: its own server, or its database on the shared one."""
+    if isinstance(infrastructure.mysql, ManagedEndpoint):
+        return (infrastructure.mysql.host, infrastructure.mysql.port, database_name(instance.name),
+                user_name(instance.name))
+    return "mysql", 3306, APP_DATABASE, APP_USER
 
 
 def tutor_instance(
-    instance: InstanceSettings, infrastructure: Infrastructure, secrets: InstanceSecrets
+    instance: InstanceSettings,
+    infrastructure: Infrastructure,
+    secrets: InstanceSecrets,
+    storage: InstanceStorage | None,
 ) -> pulumi.Output[tc.TutorInstance]:
-    if in_cluster_services(infrastructure) != {"mysql", "mongodb", "redis", "meilisearch", "smtp"}:
-        raise NotImplementedError("managed data services arrive with the cloud adapters")
+    if not isinstance(infrastructure.mongodb, InCluster) or not isinstance(infrastructure.redis, InCluster):
+        raise ValueError("managed MongoDB and Redis are not supported: their TLS settings patch is not written yet")
     scheme = "https" if instance.https else "http"
+    mysql_host, mysql_port, database, user = mysql_endpoint(instance, infrastructure)
 
     def build(s: dict[str, str]) -> tc.TutorInstance:
         return tc.TutorInstance(
@@ -57,10 +74,10 @@ def tutor_instance(
             platform_name=instance.platform_name,
             contact_email=instance.email,
             language_code=instance.language,
-            openedx_image=_image(instance.images.openedx, TUTOR_IMAGES["openedx"]),
-            mfe_image=_image(instance.images.mfe, TUTOR_IMAGES["mfe"]),
+            openedx_image=_image(instance.images.openedx, pinned_image(APP_VALUES, "global", "openedxImage")),
+            mfe_image=_image(instance.images.mfe, pinned_image(MFE_VALUES, "image")),
             plugins=instance.plugins,
-            mysql=tc.MysqlEndpoint("mysql", 3306, APP_DATABASE, APP_USER, s["mysql_password"]),
+            mysql=tc.MysqlEndpoint(s["mysql_host"], mysql_port, database, user, s["mysql_password"]),
             mongodb=tc.MongodbEndpoint("mongodb", 27017, APP_DATABASE, APP_USER, s["mongodb_password"]),
             redis=tc.RedisEndpoint("redis", 6379),
             meilisearch=tc.MeilisearchEndpoint(
@@ -76,6 +93,8 @@ def tutor_instance(
                 cms_oauth2_secret=s["cms_oauth2_secret"],
                 instance_id=s["instance_id"],
             ),
+            object_storage=None if storage is None else tc.S3Storage(
+                bucket=s["bucket"], region=storage.region, endpoint_url=storage.endpoint_url, workload_identity=True),
             extra_config=dict(instance.tutor_config),
         )
 
@@ -88,4 +107,6 @@ def tutor_instance(
         mongodb_password=secrets.mongodb_password,
         meilisearch_master_key=secrets.meilisearch_master_key,
         meilisearch_api_key_uid=secrets.meilisearch_api_key_uid,
+        mysql_host=mysql_host,
+        bucket=storage.bucket if storage is not None else "",
     ).apply(build)

@@ -19,6 +19,7 @@ from components.infrastructure import Infrastructure
 from components.openedx import endpoints, secrets, values
 from components.openedx.tutor import RenderedSettings, render
 from components.platform import Routing
+from components.provisioning import SharedMysql
 from components.settings import InstanceSettings, StackSettings
 
 APP_RELEASE_TIMEOUT = 3600  # seconds: a first edx-platform migration takes tens of minutes (per hook)
@@ -32,6 +33,8 @@ class InstanceArgs:
     stack: StackSettings
     infrastructure: Infrastructure
     routing: Routing
+    shared_mysql: SharedMysql | None = None
+    """The stack's shared MySQL server, where the instance's database is provisioned (None: its own server)."""
     after: tuple[pulumi.Resource, ...] = ()
     """Releases of the previous rollout wave: this instance's application waits for them."""
 
@@ -61,13 +64,22 @@ class Instance(pulumi.ComponentResource):
         )
         ns = namespace.metadata.name
         generated = secrets.generate(name, self)
-        in_cluster = endpoints.in_cluster_services(args.infrastructure)
+        infrastructure = args.infrastructure
+        in_cluster = endpoints.in_cluster_services(infrastructure)
+        storage = None if infrastructure.object_storage is None else infrastructure.object_storage(
+            name, values.namespace_name(instance), values.SERVICE_ACCOUNT, list(instance.public_hosts.values()), self)
+        media_volume = storage is None
 
         foundation = self._release(
-            f"{name}-foundation", NAMESPACE_CHART, ns, values.namespace_values(instance, args.routing),
+            f"{name}-foundation", NAMESPACE_CHART, ns,
+            pulumi.Output.from_input(storage.service_account_annotations if storage else {}).apply(
+                lambda annotations: values.namespace_values(
+                    instance, args.routing, annotations, infrastructure.data_service_cidrs)),
             child, depends_on=[namespace],
         )
         data_services: list[pulumi.Resource] = [foundation]
+        if args.shared_mysql is not None:
+            data_services.append(args.shared_mysql.provision(name, generated.mysql_password, self))
         if in_cluster:
             credentials = k8s.core.v1.Secret(
                 f"{name}-services-credentials",
@@ -79,11 +91,11 @@ class Instance(pulumi.ComponentResource):
             )
             data_services.append(self._release(
                 f"{name}-services", SERVICES_CHART, ns,
-                values.services_values(instance, in_cluster, args.infrastructure.storage_class_for(keep_data)),
+                values.services_values(instance, in_cluster, infrastructure.storage_class_for(keep_data), media_volume),
                 child, depends_on=[foundation, credentials], timeout=SERVICES_RELEASE_TIMEOUT,
             ))
 
-        rendered = endpoints.tutor_instance(instance, args.infrastructure, generated).apply(render)
+        rendered = endpoints.tutor_instance(instance, infrastructure, generated, storage).apply(render)
         settings_secret = k8s.core.v1.Secret(
             f"{name}-settings",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -99,7 +111,8 @@ class Instance(pulumi.ComponentResource):
         app_values = pulumi.Output.all(
             secret_name=settings_secret.metadata.name,
             tasks=pulumi.Output.unsecret(rendered.apply(values.init_task_refs)),
-        ).apply(lambda v: values.app_values(instance, stack, args.routing, v["secret_name"], v["tasks"]))
+        ).apply(lambda v: values.app_values(instance, stack, args.routing, v["secret_name"], v["tasks"],
+                                         media_volume))
         self.application = self._release(
             f"{name}-openedx", APP_CHART, ns, app_values, child,
             depends_on=[*data_services, settings_secret, *args.routing.depends_on, *args.after],

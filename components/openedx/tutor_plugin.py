@@ -153,6 +153,9 @@ PATCHES: Mapping[str, str] = MappingProxyType(
         "openedx-lms-common-settings": _LMS_COMMON_SETTINGS,
         "openedx-cms-common-settings": _CMS_COMMON_SETTINGS,
         "caddyfile": _CADDYFILE,
+        # The chart runs Caddy unprivileged on 8080 (`caddy.containerPort`); on a port other than 80 Caddy would
+        # otherwise serve its sites over HTTPS with certificates of its own. TLS ends at the ingress.
+        "caddyfile-global": "http_port 8080",
     }
 )
 

@@ -7,7 +7,7 @@ from typing import Any
 from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART, chart_digest
 from components.openedx.tutor import RenderedSettings
 from components.platform import Routing
-from components.settings import Environment, InstanceSettings, StackSettings, Workload
+from components.settings import Environment, Image, InstanceSettings, StackSettings, Workload
 
 INSTANCE_LABEL = "app.openedx.org/instance"
 SETTINGS_LABEL = "app.openedx.org/settings"
@@ -18,12 +18,6 @@ RELEASE_NAMES = {NAMESPACE_CHART: "openedx-namespace", SERVICES_CHART: "openedx-
 
 # Replica bounds by environment, for workloads whose stack entry leaves them unset.
 REPLICAS: dict[Environment, tuple[int, int]] = {"dev": (1, 2), "staging": (1, 3), "production": (2, 6)}
-WORKLOAD_VALUES = {  # stack key → (subchart, component) in charts/openedx
-    "lms": ("lms", "web"),
-    "lms_worker": ("lms", "worker"),
-    "cms": ("cms", "web"),
-    "cms_worker": ("cms", "worker"),
-}
 
 
 def namespace_name(instance: InstanceSettings) -> str:
@@ -67,33 +61,50 @@ def _global(instance: InstanceSettings) -> dict[str, Any]:
     return {"instance": instance.name}
 
 
-def namespace_values(instance: InstanceSettings, routing: Routing) -> dict[str, Any]:
-    quota = instance.quota
-    return {
+def namespace_values(
+    instance: InstanceSettings,
+    routing: Routing,
+    service_account_annotations: dict[str, Any],
+    data_service_cidrs: tuple[str, ...],
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
         "global": _global(instance),
-        "serviceAccount": {"name": SERVICE_ACCOUNT},
+        "serviceAccount": {"name": SERVICE_ACCOUNT, "annotations": service_account_annotations},
         "networkPolicy": {
             "ingressController": {
-                "namespaceSelector": {"kubernetes.io/metadata.name": routing.controller_namespace},
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": routing.controller_namespace}},
             },
-        },
-        "resourceQuota": {
-            "requests": {"cpu": quota.requests_cpu, "memory": quota.requests_memory},
-            "limits": {"cpu": quota.limits_cpu, "memory": quota.limits_memory},
-            "pods": quota.pods,
+            "extraEgress": [{"cidr": cidr, "ports": list(MANAGED_SERVICE_PORTS)} for cidr in data_service_cidrs],
         },
     }
+    if instance.quota:
+        values["resourceQuota"] = {"hard": dict(instance.quota)}
+    return values
 
 
-def services_values(instance: InstanceSettings, services: frozenset[str], storage_class: str | None) -> dict[str, Any]:
+MANAGED_SERVICE_PORTS = (3306, 27017, 6379)
+
+
+def services_values(
+    instance: InstanceSettings, services: frozenset[str], storage_class: str | None, media_volume: bool
+) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "global": {**_global(instance), **({"storageClass": storage_class} if storage_class else {})},
+        "global": {**_global(instance), "storageClass": storage_class or ""},
         "existingSecret": SERVICES_CREDENTIALS,
-        "media": {"enabled": True},
+        "media": {"enabled": media_volume},
     }
     for service in ("mysql", "mongodb", "redis", "meilisearch", "smtp"):
         values[service] = {"enabled": service in services}
+    values["mongodb"]["databases"] = mongodb_databases(instance)
     return values
+
+
+FORUM_DATABASE = "cs_comments_service"  # tutor-forum's FORUM_MONGODB_DATABASE (its indexes are created at init)
+
+
+def mongodb_databases(instance: InstanceSettings) -> list[str]:
+    """The databases the instance's MongoDB user may read and write: its own, and the forum's."""
+    return ["openedx", *([FORUM_DATABASE] if "forum" in instance.plugins else [])]
 
 
 def replica_bounds(workload: Workload, environment: Environment) -> tuple[int, int]:
@@ -102,25 +113,23 @@ def replica_bounds(workload: Workload, environment: Environment) -> tuple[int, i
     return minimum, max(workload.max_replicas or high, minimum)
 
 
-def _scaling(workload: Workload, environment: Environment) -> dict[str, Any]:
+def _scaling(workload: Workload, environment: Environment, autoscaled: bool) -> dict[str, Any]:
     minimum, maximum = replica_bounds(workload, environment)
-    values: dict[str, Any] = {
-        "autoscaling": {
-            "enabled": workload.autoscaling if workload.autoscaling is not None else True,
-            "minReplicas": minimum,
-            "maxReplicas": maximum,
-        },
-        "replicas": minimum,
-    }
+    values: dict[str, Any] = {"replicaCount": minimum}
+    if autoscaled:
+        enabled = workload.autoscaling if workload.autoscaling is not None else True
+        values["autoscaling"] = {"enabled": enabled, "minReplicas": minimum, "maxReplicas": maximum}
     if workload.resources is not None:
         values["resources"] = workload.resources.model_dump(exclude_none=True)
     return values
 
 
-def _image(image: Any) -> dict[str, str]:
-    registry, _, repository = image.repository.rpartition("/") if image.repository.count("/") >= 2 else (
-        "", "", image.repository)
-    return {**({"registry": registry} if registry else {}), "repository": repository, "tag": image.tag}
+def _image(image: Image) -> dict[str, str]:
+    """`registry/owner/name` → registry and repository, as the chart's image values take them."""
+    first, _, rest = image.repository.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return {"registry": first, "repository": rest, "tag": image.tag}
+    return {"registry": "docker.io", "repository": image.repository, "tag": image.tag}
 
 
 def init_task_refs(rendered: RenderedSettings) -> list[dict[str, str]]:
@@ -134,8 +143,13 @@ def app_values(
     routing: Routing,
     settings_secret: str,
     init_tasks: list[dict[str, str]],
+    media_volume: bool,
 ) -> dict[str, Any]:
-    workloads = instance.workloads
+    workloads, environment = instance.workloads, stack.environment
+    mfe = "mfe" in instance.plugins
+    tls: dict[str, Any] = {"enabled": instance.https}
+    if routing.cluster_issuer:
+        tls["clusterIssuer"] = routing.cluster_issuer
     values: dict[str, Any] = {
         "global": {
             **_global(instance),
@@ -144,22 +158,20 @@ def app_values(
             "hosts": {
                 "lms": instance.lms_host,
                 "cms": instance.studio_host,
-                "mfe": instance.apps_host if "mfe" in instance.plugins else "",
+                "mfe": instance.apps_host if mfe else "",
                 "meilisearch": instance.meilisearch_host,
             },
+            "media": {"existingClaim": MEDIA_CLAIM if media_volume else ""},
         },
         "init": {"tasks": init_tasks},
-        "media": {"existingClaim": MEDIA_CLAIM},
-        "ingress": {
-            "enabled": True,
-            "className": routing.ingress_class,
-            "tls": {"enabled": instance.https, **(
-                {"clusterIssuer": routing.cluster_issuer} if routing.cluster_issuer else {})},
-        },
-        "mfe": {"enabled": "mfe" in instance.plugins},
+        "ingress": {"enabled": True, "className": routing.ingress_class, "tls": tls},
+        "lms": {"web": _scaling(workloads.lms, environment, True),
+                "worker": _scaling(workloads.lms_worker, environment, True)},
+        "cms": {"web": _scaling(workloads.cms, environment, True),
+                "worker": _scaling(workloads.cms_worker, environment, True)},
+        "mfe": {"enabled": mfe, **_scaling(workloads.mfe, environment, False)},
+        "caddy": _scaling(workloads.caddy, environment, False),
     }
-    for key, (subchart, component) in WORKLOAD_VALUES.items():
-        values.setdefault(subchart, {})[component] = _scaling(getattr(workloads, key), stack.environment)
     if instance.images.openedx is not None:
         values["global"]["openedxImage"] = _image(instance.images.openedx)
     if instance.images.mfe is not None:

@@ -1,0 +1,92 @@
+{{/*
+Settings. Every settings file (they hold credentials) comes from ONE pre-created Secret named by
+`global.settingsSecret`; the chart never creates it. The name changes with the content (the caller
+makes it immutable and content-addressed), so pods roll because their volume names a new Secret and
+a rollback returns to the old one. Each volume projects only its own keys (`items`), at the paths
+Tutor's Kubernetes manifests use:
+
+  key                              path
+  lms.env.yml, cms.env.yml         /openedx/config/
+  lms-settings-<module>.py         /openedx/edx-platform/lms/envs/tutor/<module>.py
+  cms-settings-<module>.py         /openedx/edx-platform/cms/envs/tutor/<module>.py
+  uwsgi.ini                        /openedx/uwsgi.ini (lms/cms web only, subPath)
+  caddy-Caddyfile, mfe-Caddyfile   /etc/caddy/Caddyfile of caddy and mfe
+  <init task keys>                 /openedx/init-tasks/<key> (hook Jobs only)
+
+<module> is each of __init__, development, production, test.
+*/}}
+
+{{/*
+openedx-lib.settings.secretName: `global.settingsSecret`, failing with a clear message when unset.
+Usage: {{ include "openedx-lib.settings.secretName" $ }}
+*/}}
+{{- define "openedx-lib.settings.secretName" -}}
+{{- $name := "" -}}
+{{- with .Values.global }}{{ $name = .settingsSecret }}{{ end -}}
+{{- include "openedx-lib.validate.required" (dict "value" $name "path" "global.settingsSecret" "reason" "the name of the pre-created Secret holding the settings files (see the chart README for its keys)") -}}
+{{- end -}}
+
+{{/*
+openedx-lib.settings.modules: the Django settings modules Tutor renders for each service variant.
+Usage: {{ range include "openedx-lib.settings.modules" . | splitList " " }}...{{ end }}
+*/}}
+{{- define "openedx-lib.settings.modules" -}}
+__init__ development production test
+{{- end -}}
+
+{{/*
+openedx-lib.settings.secretVolume: one volume projecting `items` ({key: path}) of the settings Secret.
+Usage: {{- include "openedx-lib.settings.secretVolume" (dict "name" "caddy-config" "items" (dict "caddy-Caddyfile" "Caddyfile") "context" $) | nindent 8 }}
+*/}}
+{{- define "openedx-lib.settings.secretVolume" -}}
+- name: {{ .name }}
+  secret:
+    secretName: {{ include "openedx-lib.settings.secretName" .context }}
+    defaultMode: 292 {{- /* 0444: read-only, readable by the pod user whatever its fsGroup */}}
+    items:
+      {{- range $key, $path := .items }}
+      - key: {{ $key | quote }}
+        path: {{ $path | quote }}
+      {{- end }}
+{{- end -}}
+
+{{/*
+openedx-lib.settings.volumes: the settings volumes of an openedx pod: the lms and cms settings
+modules, the two env YAML files and, when `uwsgi` is true, uwsgi.ini.
+Usage: {{- include "openedx-lib.settings.volumes" (dict "uwsgi" true "context" $) | nindent 8 }}
+*/}}
+{{- define "openedx-lib.settings.volumes" -}}
+{{- range $variant := list "lms" "cms" }}
+{{- $items := dict }}
+{{- range $module := include "openedx-lib.settings.modules" $ | splitList " " }}
+{{- $_ := set $items (printf "%s-settings-%s.py" $variant $module) (printf "%s.py" $module) }}
+{{- end }}
+{{ include "openedx-lib.settings.secretVolume" (dict "name" (printf "settings-%s" $variant) "items" $items "context" $.context) }}
+{{- end }}
+{{ include "openedx-lib.settings.secretVolume" (dict "name" "config" "items" (dict "lms.env.yml" "lms.env.yml" "cms.env.yml" "cms.env.yml") "context" .context) }}
+{{- if .uwsgi }}
+{{ include "openedx-lib.settings.secretVolume" (dict "name" "uwsgi-config" "items" (dict "uwsgi.ini" "uwsgi.ini") "context" .context) }}
+{{- end }}
+{{- end -}}
+
+{{/*
+openedx-lib.settings.volumeMounts: the mounts of the volumes above, at Tutor's paths.
+Usage: {{- include "openedx-lib.settings.volumeMounts" (dict "uwsgi" true) | nindent 12 }}
+*/}}
+{{- define "openedx-lib.settings.volumeMounts" -}}
+- name: settings-lms
+  mountPath: /openedx/edx-platform/lms/envs/tutor/
+  readOnly: true
+- name: settings-cms
+  mountPath: /openedx/edx-platform/cms/envs/tutor/
+  readOnly: true
+- name: config
+  mountPath: /openedx/config
+  readOnly: true
+{{- if .uwsgi }}
+- name: uwsgi-config
+  mountPath: /openedx/uwsgi.ini
+  subPath: uwsgi.ini
+  readOnly: true
+{{- end }}
+{{- end -}}

@@ -1,0 +1,186 @@
+{{/*
+Helpers of the openedx-services chart: one StatefulSet shape for every data service, its Service,
+the credentials Secret, and the Redis memory check.
+*/}}
+
+{{/*
+openedx-services.secretName: `existingSecret`, required by the services that read credentials.
+Usage: {{ include "openedx-services.secretName" $ }}
+*/}}
+{{- define "openedx-services.secretName" -}}
+{{- include "openedx-lib.validate.required" (dict "value" .Values.existingSecret "path" "existingSecret" "reason" "the pre-created Secret with the keys mysql-root-password, mysql-password, mongodb-root-password, mongodb-password, meilisearch-master-key (needed when mysql, mongodb or meilisearch is enabled)") -}}
+{{- end -}}
+
+{{/*
+openedx-services.secretEnv: an env var read from a key of the credentials Secret.
+Usage: {{- include "openedx-services.secretEnv" (dict "name" "MYSQL_PASSWORD" "key" "mysql-password" "context" $) | nindent 0 }}
+*/}}
+{{- define "openedx-services.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "openedx-services.secretName" .context }}
+      key: {{ .key }}
+{{- end -}}
+
+{{/*
+openedx-services.statefulset: the StatefulSet of one data service: one replica, non-root, restricted
+security context (read-only root filesystem; `data` on its own PVC, /tmp an emptyDir), probes,
+resources. Only the selector labels go into volumeClaimTemplates: that part of a StatefulSet is
+immutable, so a chart upgrade must not change it. The PVC outlives the Release (retention Retain).
+  name, component     object name and app.kubernetes.io/component
+  values              the service's values (image, persistence, resources, probes, placement, ...)
+  user, group         UID/GID of the image's server process (fsGroup = group)
+  port, portName      the container port
+  dataPath            where the data volume is mounted
+  args, env, workingDir, probes, extraVolumes, extraVolumeMounts   container specifics (optional)
+Usage: {{ include "openedx-services.statefulset" (dict "name" "mysql" "component" "database" "values" .Values.mysql "user" 999 "group" 999 "port" 3306 "portName" "mysql" "dataPath" "/var/lib/mysql" "context" $) }}
+*/}}
+{{- define "openedx-services.statefulset" -}}
+{{- $ctx := .context -}}
+{{- $v := .values -}}
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: {{ .name }}
+  labels:
+    {{- include "openedx-lib.labels.standard" (dict "name" .name "component" .component "version" $v.image.tag "context" $ctx) | nindent 4 }}
+spec:
+  serviceName: {{ .name }}
+  replicas: 1
+  revisionHistoryLimit: {{ int $ctx.Values.revisionHistoryLimit }}
+  podManagementPolicy: OrderedReady
+  updateStrategy:
+    type: RollingUpdate
+  persistentVolumeClaimRetentionPolicy:
+    whenDeleted: Retain
+    whenScaled: Retain
+  selector:
+    matchLabels:
+      {{- include "openedx-lib.labels.selector" (dict "name" .name "context" $ctx) | nindent 6 }}
+  template:
+    metadata:
+      {{- include "openedx-lib.workloads.podMetadata" (dict "name" .name "component" .component "version" $v.image.tag "values" $v "context" $ctx) | nindent 6 }}
+    spec:
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      {{- with include "openedx-lib.images.pullSecrets" $ctx | trim }}
+      {{- . | nindent 6 }}
+      {{- end }}
+      securityContext:
+        {{- include "openedx-lib.security.pod" (dict "user" .user "group" .group "override" $v.podSecurityContext) | nindent 8 }}
+      {{- with include "openedx-lib.workloads.placement" $v | trim }}
+      {{- . | nindent 6 }}
+      {{- end }}
+      containers:
+        - name: {{ .name }}
+          {{- include "openedx-lib.images.container" (dict "image" $v.image "context" $ctx) | nindent 10 }}
+          {{- with .args }}
+          args:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with .workingDir }}
+          workingDir: {{ . }}
+          {{- end }}
+          {{- with concat (default (list) .env) (default (list) $v.extraEnv) }}
+          env:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          ports:
+            - name: {{ .portName }}
+              containerPort: {{ int .port }}
+              protocol: TCP
+          {{- with include "openedx-lib.probes.all" (default (dict) .probes) | trim }}
+          {{- . | nindent 10 }}
+          {{- end }}
+          resources:
+            {{- include "openedx-lib.resources.render" (dict "resources" $v.resources "path" (printf "%s.resources" .name)) | nindent 12 }}
+          securityContext:
+            {{- include "openedx-lib.security.container" (dict "override" $v.containerSecurityContext) | nindent 12 }}
+          volumeMounts:
+            - name: data
+              mountPath: {{ .dataPath }}
+            - name: tmp
+              mountPath: /tmp
+            {{- with .extraVolumeMounts }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+      volumes:
+        - name: tmp
+          emptyDir: {}
+        {{- if not $v.persistence.enabled }}
+        - name: data
+          emptyDir: {}
+        {{- end }}
+        {{- with .extraVolumes }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+  {{- if $v.persistence.enabled }}
+  volumeClaimTemplates:
+    - apiVersion: v1
+      kind: PersistentVolumeClaim
+      metadata:
+        name: data
+        labels:
+          {{- include "openedx-lib.labels.selector" (dict "name" .name "context" $ctx) | nindent 10 }}
+      spec:
+        accessModes: ["ReadWriteOnce"]
+        {{- with include "openedx-lib.storage.class" (dict "storageClass" $v.persistence.storageClass "context" $ctx) }}
+        {{- . | nindent 8 }}
+        {{- end }}
+        resources:
+          requests:
+            storage: {{ $v.persistence.size | quote }}
+  {{- end }}
+{{- end -}}
+
+{{/*
+openedx-services.service: the ClusterIP Service of a data service, under the name the settings use.
+Usage: {{ include "openedx-services.service" (dict "name" "mysql" "component" "database" "port" 3306 "portName" "mysql" "values" .Values.mysql "context" $) }}
+*/}}
+{{- define "openedx-services.service" -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .name }}
+  labels:
+    {{- include "openedx-lib.labels.standard" (dict "name" .name "component" .component "version" .values.image.tag "context" .context) | nindent 4 }}
+spec:
+  type: ClusterIP
+  ports:
+    - name: {{ .portName }}
+      port: {{ int .port }}
+      targetPort: {{ .portName }}
+      protocol: TCP
+  selector:
+    {{- include "openedx-lib.labels.selector" (dict "name" .name "context" .context) | nindent 4 }}
+{{- end -}}
+
+{{/*
+openedx-services.redis.maxmemoryBytes: redis.maxmemory ("384mb", "1gb", "500000k", bytes) in bytes;
+units as in redis.conf (k=1000, kb=1024, m=1000000, mb=1048576, g, gb).
+Usage: {{ include "openedx-services.redis.maxmemoryBytes" .Values.redis.maxmemory | int64 }}
+*/}}
+{{- define "openedx-services.redis.maxmemoryBytes" -}}
+{{- $q := lower (toString .) -}}
+{{- if not (regexMatch "^[0-9]+(k|kb|m|mb|g|gb)?$" $q) -}}
+{{- fail (printf "redis.maxmemory %q is not a redis memory size (e.g. 384mb)" (toString .)) -}}
+{{- end -}}
+{{- $number := regexFind "^[0-9]+" $q -}}
+{{- $factors := dict "" 1 "k" 1000 "kb" 1024 "m" 1000000 "mb" 1048576 "g" 1000000000 "gb" 1073741824 -}}
+{{- mul (int64 $number) (get $factors (trimPrefix $number $q)) -}}
+{{- end -}}
+
+{{/*
+openedx-services.mongodb.validate: mongodb.authSource must be "admin" or one of mongodb.databases.
+Usage: {{ include "openedx-services.mongodb.validate" $ }}
+*/}}
+{{- define "openedx-services.mongodb.validate" -}}
+{{- $v := .Values.mongodb -}}
+{{- if not $v.databases -}}
+{{- fail "mongodb.databases must list at least one database" -}}
+{{- end -}}
+{{- if not (or (eq $v.authSource "admin") (has $v.authSource $v.databases)) -}}
+{{- fail (printf "mongodb.authSource %q must be \"admin\" or one of mongodb.databases" $v.authSource) -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,401 @@
+"""`cloud: aws`: a VPC over three zones, EKS, RDS MySQL, optional DocumentDB, and one S3 bucket per instance.
+
+Plain pulumi-aws resources (no remote components), so that unit tests see and assert every one of them.
+Production defaults come from `openedx:environment`; every one can be overridden in `openedx:aws`.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.infrastructure import InCluster, Infrastructure, InstanceStorage, ManagedEndpoint
+from components.settings import AwsSettings, StackSettings
+
+ZONES = 3
+EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+MYSQL_PARAMETERS = {
+    "character_set_server": "utf8mb4",
+    "collation_server": "utf8mb4_unicode_ci",
+    "require_secure_transport": "0",  # Tutor's settings connect without TLS inside the VPC
+}
+STORAGE_CLASS = "gp3"
+RETAIN_STORAGE_CLASS = "gp3-retain"
+
+
+# --- pure helpers ------------------------------------------------------------------------------------------------
+
+
+def subnet_cidrs(vpc_cidr: str, zones: int = ZONES) -> tuple[list[str], list[str]]:
+    """Public /20s first, then larger private /18s for pods (the VPC CNI gives every pod a VPC address)."""
+    quarters = list(ipaddress.IPv4Network(vpc_cidr).subnets(prefixlen_diff=2))
+    private = quarters[:zones]
+    public = list(quarters[3].subnets(prefixlen_diff=2))[:zones]
+    return [str(s) for s in public], [str(s) for s in private]
+
+
+def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str, role_arn: str | None) -> str:
+    """A kubeconfig whose user runs `aws eks get-token` (needs the AWS CLI where `pulumi up` runs)."""
+    args = ["eks", "get-token", "--cluster-name", cluster_name, "--region", region]
+    if role_arn:
+        args += ["--role-arn", role_arn]
+    return json.dumps({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+        "current-context": cluster_name,
+        "users": [{"name": cluster_name, "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws", "args": args}}}],
+    })
+
+
+def irsa_trust_policy(oidc_arn: str, oidc_url: str, namespace: str, service_account: str) -> str:
+    """Only the instance's ServiceAccount may assume its role."""
+    issuer = oidc_url.removeprefix("https://")
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": oidc_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                f"{issuer}:aud": "sts.amazonaws.com",
+            }},
+        }],
+    })
+
+
+def bucket_policy_document(bucket_arn: str) -> str:
+    """The instance's pods may use their own bucket and nothing else."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": bucket_arn},
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                                           "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+             "Resource": f"{bucket_arn}/*"},
+        ],
+    })
+
+
+def _item(index: int, items: Sequence[str]) -> str:
+    return items[index]
+
+
+def _oidc_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity] | None) -> str:
+    oidcs = identities[0].oidcs if identities else None
+    if not oidcs or not oidcs[0].issuer:
+        raise ValueError("the EKS cluster reports no OIDC issuer")
+    return oidcs[0].issuer
+
+
+def _assume_role_policy(service: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+@dataclass(frozen=True)
+class AwsDefaults:
+    """What the environment implies, before the stack's explicit `openedx:aws` overrides."""
+
+    nat_gateways: int
+    multi_az: bool
+    backup_retention_days: int
+    deletion_protection: bool
+    mysql_instance_class: str
+
+
+def environment_defaults(production: bool) -> AwsDefaults:
+    if production:
+        return AwsDefaults(ZONES, True, 35, True, "db.r6g.large")
+    return AwsDefaults(1, False, 7, False, "db.t4g.medium")
+
+
+# --- the component -----------------------------------------------------------------------------------------------
+
+
+class AwsCloud(pulumi.ComponentResource):
+    infrastructure: Infrastructure
+
+    def __init__(self, name: str, stack: StackSettings, region: str, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("openedx:clouds:AwsCloud", name, None, opts)
+        settings: AwsSettings = stack.aws
+        defaults = environment_defaults(stack.production)
+        self._name_prefix = name
+        self._production = stack.production
+        self._region = region
+        tags = {"openedx:stack": pulumi.get_stack(), "openedx:managed-by": "pulumi"}
+        # Default providers are disabled: every AWS resource, the instances' buckets included, names this one.
+        self._aws = aws.Provider(f"{name}-provider", region=region, opts=pulumi.ResourceOptions(parent=self))
+        child = self._opts()
+        stateful = self._opts(protect=stack.production)
+        cluster_name = f"{name}-{pulumi.get_stack()}"
+
+        # Network: three zones, public subnets for load balancers, private ones for nodes and databases.
+        zones = aws.get_availability_zones_output(state="available",
+                                                  opts=pulumi.InvokeOutputOptions(provider=self._aws))
+        vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=settings.vpc_cidr, enable_dns_hostnames=True,
+                          enable_dns_support=True, tags={**tags, "Name": f"{name}-vpc"}, opts=child)
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags, opts=child)
+        public_cidrs, private_cidrs = subnet_cidrs(settings.vpc_cidr)
+        cluster_tag = {f"kubernetes.io/cluster/{cluster_name}": "shared"}
+        public_routes = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, tags=tags, routes=[
+            aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)], opts=child)
+        public_subnets, private_subnets = [], []
+        for index in range(ZONES):
+            zone = zones.names.apply(functools.partial(_item, index))
+            public = aws.ec2.Subnet(
+                f"{name}-public-{index}", vpc_id=vpc.id, cidr_block=public_cidrs[index], availability_zone=zone,
+                map_public_ip_on_launch=False, tags={**tags, **cluster_tag, "kubernetes.io/role/elb": "1"},
+                opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-public-{index}", subnet_id=public.id,
+                                          route_table_id=public_routes.id, opts=child)
+            private = aws.ec2.Subnet(
+                f"{name}-private-{index}", vpc_id=vpc.id, cidr_block=private_cidrs[index], availability_zone=zone,
+                tags={**tags, **cluster_tag, "kubernetes.io/role/internal-elb": "1"}, opts=child)
+            public_subnets.append(public)
+            private_subnets.append(private)
+        nat_count = settings.nat_gateways or defaults.nat_gateways
+        nats = []
+        for index in range(nat_count):
+            address = aws.ec2.Eip(f"{name}-nat-{index}", domain="vpc", tags=tags, opts=child)
+            nats.append(aws.ec2.NatGateway(f"{name}-nat-{index}", allocation_id=address.id,
+                                           subnet_id=public_subnets[index].id, tags=tags,
+                                           opts=self._opts(depends_on=[gateway])))
+        for index, private in enumerate(private_subnets):
+            routes = aws.ec2.RouteTable(f"{name}-private-{index}", vpc_id=vpc.id, tags=tags, routes=[
+                aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nats[index % nat_count].id)],
+                opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-private-{index}", subnet_id=private.id,
+                                          route_table_id=routes.id, opts=child)
+
+        # EKS: API authentication with access entries, KMS envelope encryption, control-plane logs.
+        secrets_key = aws.kms.Key(f"{name}-eks-secrets", description=f"{cluster_name} Kubernetes secrets",
+                                  enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=stateful)
+        cluster_role = aws.iam.Role(f"{name}-cluster", assume_role_policy=_assume_role_policy("eks.amazonaws.com"),
+                                    tags=tags, opts=child)
+        aws.iam.RolePolicyAttachment(f"{name}-cluster-policy", role=cluster_role.name,
+                                     policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy", opts=child)
+        cluster = aws.eks.Cluster(
+            f"{name}-eks",
+            name=cluster_name,
+            version=settings.kubernetes_version,
+            role_arn=cluster_role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=[s.id for s in private_subnets + public_subnets],
+                endpoint_private_access=True,
+                endpoint_public_access=bool(settings.public_access_cidrs),
+                public_access_cidrs=settings.public_access_cidrs or None,
+            ),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_key.arn),
+                resources=["secrets"]),
+            enabled_cluster_log_types=EKS_LOG_TYPES,
+            deletion_protection=defaults.deletion_protection,
+            tags=tags,
+            opts=stateful,
+        )
+        for index, role_arn in enumerate(settings.admin_role_arns):
+            entry = aws.eks.AccessEntry(f"{name}-admin-{index}", cluster_name=cluster.name, principal_arn=role_arn,
+                                        type="STANDARD", opts=child)
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{index}", cluster_name=cluster.name, principal_arn=role_arn,
+                policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=self._opts(depends_on=[entry]))
+        oidc = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc", url=cluster.identities.apply(_oidc_issuer),
+            client_id_lists=["sts.amazonaws.com"], tags=tags, opts=child)
+        self._oidc = oidc
+
+        node_role = aws.iam.Role(f"{name}-nodes", assume_role_policy=_assume_role_policy("ec2.amazonaws.com"),
+                                 tags=tags, opts=child)
+        node_policies = []
+        for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy"):
+            node_policies.append(aws.iam.RolePolicyAttachment(
+                f"{name}-nodes-{policy}", role=node_role.name, policy_arn=f"arn:aws:iam::aws:policy/{policy}",
+                opts=child))
+        nodes = settings.node_group
+        node_group = aws.eks.NodeGroup(
+            f"{name}-nodes", cluster_name=cluster.name, node_role_arn=node_role.arn,
+            subnet_ids=[s.id for s in private_subnets], instance_types=list(nodes.instance_types),
+            ami_type="AL2023_x86_64_STANDARD", disk_size=nodes.disk_size,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=nodes.min_size, max_size=nodes.max_size, desired_size=nodes.min_size),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            tags=tags,
+            # The desired size belongs to the cluster autoscaler once running.
+            opts=self._opts(depends_on=node_policies, ignore_changes=["scalingConfig.desiredSize"]))
+        # Network policy enforcement: without the agent, NetworkPolicies do nothing on EKS.
+        aws.eks.Addon(f"{name}-vpc-cni", cluster_name=cluster.name, addon_name="vpc-cni",
+                      configuration_values=json.dumps({"enableNetworkPolicy": "true"}),
+                      resolve_conflicts_on_update="OVERWRITE", opts=child)
+        ebs_role = aws.iam.Role(
+            f"{name}-ebs-csi",
+            assume_role_policy=pulumi.Output.all(oidc.arn, oidc.url).apply(
+                lambda a: irsa_trust_policy(a[0], a[1], "kube-system", "ebs-csi-controller-sa")),
+            tags=tags, opts=child)
+        aws.iam.RolePolicyAttachment(f"{name}-ebs-csi", role=ebs_role.name,
+                                     policy_arn="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+                                     opts=child)
+        ebs = aws.eks.Addon(f"{name}-ebs-csi", cluster_name=cluster.name, addon_name="aws-ebs-csi-driver",
+                            service_account_role_arn=ebs_role.arn, resolve_conflicts_on_update="OVERWRITE",
+                            opts=self._opts(depends_on=[node_group]))
+        for addon in ("coredns", "kube-proxy"):
+            aws.eks.Addon(f"{name}-{addon}", cluster_name=cluster.name, addon_name=addon,
+                          resolve_conflicts_on_update="OVERWRITE",
+                          opts=self._opts(depends_on=[node_group]))
+
+        access: pulumi.Output[str] = pulumi.Output.all(
+            cluster.name, cluster.endpoint, cluster.certificate_authority.data
+        ).apply(lambda a: kubeconfig(a[0], a[1], a[2], region, settings.deploy_role_arn))
+        secret_access: pulumi.Output[str] = pulumi.Output.secret(access)
+        provider = k8s.Provider(
+            f"{name}-kubernetes",
+            kubeconfig=secret_access,
+            cluster_identifier=cluster_name,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[node_group]),
+        )
+        for class_name, reclaim in ((STORAGE_CLASS, "Delete"), (RETAIN_STORAGE_CLASS, "Retain")):
+            k8s.storage.v1.StorageClass(
+                f"{name}-{class_name}",
+                metadata={"name": class_name, "annotations": {
+                    "storageclass.kubernetes.io/is-default-class": str(class_name == STORAGE_CLASS).lower()}},
+                provisioner="ebs.csi.aws.com",
+                parameters={"type": "gp3", "encrypted": "true"},
+                reclaim_policy=reclaim,
+                volume_binding_mode="WaitForFirstConsumer",
+                allow_volume_expansion=True,
+                opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ebs]))
+
+        # MySQL: one RDS server per stack, reachable only from the cluster's nodes.
+        mysql = settings.mysql
+        db_subnets = aws.rds.SubnetGroup(f"{name}-mysql", subnet_ids=[s.id for s in private_subnets], tags=tags,
+                                         opts=child)
+        node_security_group = cluster.vpc_config.cluster_security_group_id
+        mysql_sg = self._security_group("mysql", vpc.id, 3306, node_security_group, tags)
+        parameters = aws.rds.ParameterGroup(
+            f"{name}-mysql", family="mysql8.4",
+            parameters=[aws.rds.ParameterGroupParameterArgs(name=k, value=v) for k, v in MYSQL_PARAMETERS.items()],
+            tags=tags, opts=child)
+        admin_password = random.RandomPassword(f"{name}-mysql-admin", length=40, special=False,
+                                               opts=pulumi.ResourceOptions(parent=self)).result
+        multi_az = mysql.multi_az if mysql.multi_az is not None else defaults.multi_az
+        retention = mysql.backup_retention_days or defaults.backup_retention_days
+        deletion_protection = (mysql.deletion_protection if mysql.deletion_protection is not None
+                               else defaults.deletion_protection)
+        database = aws.rds.Instance(
+            f"{name}-mysql",
+            engine="mysql",
+            engine_version=mysql.engine_version,
+            engine_lifecycle_support="open-source-rds-extended-support-disabled",
+            instance_class=mysql.instance_class or defaults.mysql_instance_class,
+            allocated_storage=mysql.allocated_storage,
+            max_allocated_storage=mysql.max_allocated_storage,
+            storage_type="gp3",
+            storage_encrypted=True,
+            username="admin",
+            password=admin_password,
+            db_subnet_group_name=db_subnets.name,
+            vpc_security_group_ids=[mysql_sg.id],
+            parameter_group_name=parameters.name,
+            publicly_accessible=False,
+            multi_az=multi_az,
+            backup_retention_period=retention,
+            deletion_protection=deletion_protection,
+            skip_final_snapshot=not deletion_protection,
+            final_snapshot_identifier=f"{cluster_name}-mysql-final" if deletion_protection else None,
+            copy_tags_to_snapshot=True,
+            auto_minor_version_upgrade=True,
+            apply_immediately=not stack.production,
+            tags=tags,
+            opts=stateful,
+        )
+        mysql_endpoint = ManagedEndpoint(host=database.address, port=3306, tls=False,
+                                         admin_username=pulumi.Output.from_input("admin"),
+                                         admin_password=admin_password)
+
+        self.infrastructure = Infrastructure(
+            provider=provider,
+            mysql=mysql_endpoint,
+            mongodb=InCluster(),  # Amazon DocumentDB lacks features Open edX's modulestore relies on
+            redis=InCluster(),
+            storage_class=STORAGE_CLASS,
+            retain_storage_class=RETAIN_STORAGE_CLASS,
+            object_storage=self.bucket_for,
+            data_service_cidrs=(settings.vpc_cidr,),
+        )
+        self.register_outputs({"clusterName": cluster.name, "vpcId": vpc.id, "mysqlAddress": database.address})
+
+    def _opts(self, parent: pulumi.Resource | None = None, protect: bool = False,
+              depends_on: Sequence[pulumi.Resource] = (), ignore_changes: Sequence[str] = (),
+              retain_on_delete: bool = False) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=parent or self, provider=self._aws, protect=protect,
+                                      depends_on=list(depends_on), ignore_changes=list(ignore_changes) or None,
+                                      retain_on_delete=retain_on_delete)
+
+    def _security_group(self, service: str, vpc_id: pulumi.Input[str], port: int,
+                        source_group: pulumi.Input[str], tags: dict[str, str]) -> aws.ec2.SecurityGroup:
+        group = aws.ec2.SecurityGroup(f"{self._name_prefix}-{service}", vpc_id=vpc_id,
+                                      description=f"{service}: from the cluster's nodes only", tags=tags,
+                                      opts=self._opts())
+        aws.vpc.SecurityGroupIngressRule(f"{self._name_prefix}-{service}-from-nodes", security_group_id=group.id,
+                                         ip_protocol="tcp", from_port=port, to_port=port,
+                                         referenced_security_group_id=source_group,
+                                         opts=self._opts())
+        return group
+
+    def bucket_for(self, instance: str, namespace: str, service_account: str, hosts: Sequence[str],
+                   parent: pulumi.Resource) -> InstanceStorage:
+        """The instance's private bucket and the IRSA role that only its ServiceAccount can assume."""
+        opts = self._opts(parent=parent)
+        keep = self._opts(parent=parent, retain_on_delete=self._production)
+        bucket = aws.s3.Bucket(f"{instance}-media", bucket_prefix=f"openedx-{instance}-", opts=keep)
+        aws.s3.BucketPublicAccessBlock(f"{instance}-media", bucket=bucket.id, block_public_acls=True,
+                                       block_public_policy=True, ignore_public_acls=True,
+                                       restrict_public_buckets=True, opts=opts)
+        aws.s3.BucketOwnershipControls(
+            f"{instance}-media", bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"), opts=opts)
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{instance}-media", bucket=bucket.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.
+                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="aws:kms"),
+                bucket_key_enabled=True)], opts=opts)
+        aws.s3.BucketVersioning(f"{instance}-media", bucket=bucket.id,
+                                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                                    status="Enabled"), opts=opts)
+        aws.s3.BucketCorsConfiguration(f"{instance}-media", bucket=bucket.id, cors_rules=[
+            aws.s3.BucketCorsConfigurationCorsRuleArgs(
+                allowed_methods=["GET", "PUT", "POST", "HEAD"], allowed_origins=[f"https://{h}" for h in hosts],
+                allowed_headers=["*"], max_age_seconds=3600)], opts=opts)
+        role = aws.iam.Role(
+            f"{instance}-pods",
+            assume_role_policy=pulumi.Output.all(self._oidc.arn, self._oidc.url).apply(
+                lambda a: irsa_trust_policy(a[0], a[1], namespace, service_account)),
+            opts=opts)
+        aws.iam.RolePolicy(f"{instance}-media-access", role=role.id,
+                           policy=bucket.arn.apply(bucket_policy_document), opts=opts)
+        return InstanceStorage(
+            bucket=bucket.bucket,
+            region=self._region,
+            service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
+        )
+
+
+def provision(stack: StackSettings, region: str) -> Infrastructure:
+    return AwsCloud("aws", stack, region).infrastructure
