@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pulumi
 
+from components.charts import pinned_image
 from components.infrastructure import InCluster, Infrastructure, InstanceStorage, ManagedEndpoint
 from components.openedx import tutor_config as tc
 from components.openedx.secrets import InstanceSecrets
 from components.provisioning import database_name, user_name
-from components.charts import pinned_image
 from components.settings import Image, InstanceSettings
 
 APP_VALUES = "charts/openedx/values.yaml"
@@ -28,15 +28,16 @@ def in_cluster_services(infrastructure: Infrastructure) -> frozenset[str]:
                      | {"meilisearch", "smtp"})
 
 
-def services_credentials(secrets: InstanceSecrets) -> dict[str, pulumi.Output[str]]:
-    """The keys of the in-cluster services' credentials Secret (the `openedx-services` chart's contract)."""
-    return {
-        "mysql-root-password": secrets.mysql_root_password,
-        "mysql-password": secrets.mysql_password,
-        "mongodb-root-password": secrets.mongodb_root_password,
-        "mongodb-password": secrets.mongodb_password,
-        "meilisearch-master-key": secrets.meilisearch_master_key,
+def services_credentials(secrets: InstanceSecrets, services: frozenset[str]) -> dict[str, pulumi.Output[str]]:
+    """The keys of the in-cluster services' credentials Secret (the `openedx-services` chart's contract), for the
+    services the instance runs itself."""
+    by_service = {
+        "mysql": {"mysql-root-password": secrets.mysql_root_password, "mysql-password": secrets.mysql_password},
+        "mongodb": {"mongodb-root-password": secrets.mongodb_root_password,
+                    "mongodb-password": secrets.mongodb_password},
+        "meilisearch": {"meilisearch-master-key": secrets.meilisearch_master_key},
     }
+    return {key: value for service in sorted(services) for key, value in by_service.get(service, {}).items()}
 
 
 def _image(image: Image | None, default: str) -> str:

@@ -86,7 +86,7 @@ class Instance(pulumi.ComponentResource):
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=values.SERVICES_CREDENTIALS, namespace=ns, labels=values.instance_labels(instance)
                 ),
-                string_data=endpoints.services_credentials(generated),
+                string_data=endpoints.services_credentials(generated, in_cluster),
                 opts=child,
             )
             data_services.append(self._release(

@@ -1,0 +1,195 @@
+"""The AWS adapter under mocks, for both example stacks: the security properties of every AWS resource."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.clouds.aws import subnet_cidrs
+from components.evaluation import PROJECT_DIR, evaluate_stack_file
+from components.mocks import Recording, Registration
+from tests.conftest import inputs, of_type
+
+STACKS = {"dev": PROJECT_DIR / "stacks/Pulumi.aws-dev.yaml",
+          "production": PROJECT_DIR / "stacks/Pulumi.aws-production.yaml"}
+
+
+@pytest.fixture(scope="module", params=sorted(STACKS))
+def stack(request) -> tuple[str, Recording]:
+    recording = evaluate_stack_file(STACKS[request.param])
+    assert not recording.duplicate_urns
+    return request.param, recording
+
+
+def one(recording: Recording, type_: str) -> Registration:
+    (found,) = of_type(recording, type_)
+    return found
+
+
+def test_every_resource_uses_the_stack_providers(stack) -> None:
+    _, recording = stack
+    aws_provider = one(recording, "pulumi:providers:aws")
+    eks_provider = one(recording, "pulumi:providers:kubernetes")
+    assert inputs(eks_provider)["clusterIdentifier"].startswith("aws-")
+    assert json.loads(inputs(eks_provider)["kubeconfig"])["users"][0]["user"]["exec"]["command"] == "aws"
+    for r in recording.resources.values():
+        if r.type.startswith("aws:"):
+            assert r.provider.startswith(aws_provider.urn + "::"), r.urn
+        if r.type.startswith("kubernetes:"):
+            assert r.provider.startswith(eks_provider.urn + "::"), r.urn
+
+
+def test_network_spans_three_zones_with_nat_by_environment(stack) -> None:
+    environment, recording = stack
+    subnets = of_type(recording, "aws:ec2/subnet:Subnet")
+    assert len({inputs(s)["availabilityZone"] for s in subnets}) == 3
+    public = [s for s in subnets if inputs(s)["tags"].get("kubernetes.io/role/elb") == "1"]
+    private = [s for s in subnets if inputs(s)["tags"].get("kubernetes.io/role/internal-elb") == "1"]
+    assert len(public) == len(private) == 3
+    assert not any(inputs(s).get("mapPublicIpOnLaunch") for s in subnets)
+    assert len(of_type(recording, "aws:ec2/natGateway:NatGateway")) == (3 if environment == "production" else 1)
+
+
+def test_subnets_do_not_overlap() -> None:
+    public, private = subnet_cidrs("10.0.0.0/16")
+    import ipaddress
+    networks = [ipaddress.ip_network(c) for c in public + private]
+    assert all(not a.overlaps(b) for i, a in enumerate(networks) for b in networks[i + 1:])
+
+
+def test_eks_is_private_encrypted_logged_and_api_authenticated(stack) -> None:
+    environment, recording = stack
+    cluster = one(recording, "aws:eks/cluster:Cluster")
+    spec = inputs(cluster)
+    assert spec["vpcConfig"]["endpointPrivateAccess"] is True
+    assert spec["vpcConfig"]["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert spec["accessConfig"]["authenticationMode"] == "API"
+    assert spec["encryptionConfig"]["resources"] == ["secrets"]
+    assert set(spec["enabledClusterLogTypes"]) >= {"api", "audit", "authenticator"}
+    assert cluster.protect == (environment == "production")
+    cni = next(a for a in of_type(recording, "aws:eks/addon:Addon") if inputs(a)["addonName"] == "vpc-cni")
+    assert json.loads(inputs(cni)["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    assert "aws-ebs-csi-driver" in {inputs(a)["addonName"] for a in of_type(recording, "aws:eks/addon:Addon")}
+    kms = one(recording, "aws:kms/key:Key")
+    assert inputs(kms)["enableKeyRotation"] is True
+
+
+def test_storage_classes_are_encrypted_gp3_with_a_retain_class(stack) -> None:
+    _, recording = stack
+    classes = {inputs(c)["metadata"]["name"]: inputs(c) for c in of_type(
+        recording, "kubernetes:storage.k8s.io/v1:StorageClass")}
+    assert classes["gp3"]["parameters"] == {"type": "gp3", "encrypted": "true"}
+    assert classes["gp3-retain"]["reclaimPolicy"] == "Retain"
+
+
+def test_mysql_is_private_encrypted_and_backed_up_by_environment(stack) -> None:
+    environment, recording = stack
+    db = one(recording, "aws:rds/instance:Instance")
+    spec = inputs(db)
+    production = environment == "production"
+    assert spec["engine"] == "mysql" and spec["engineVersion"].startswith("8.4")
+    assert spec["storageEncrypted"] is True
+    assert spec["publiclyAccessible"] is False
+    assert spec["backupRetentionPeriod"] == (35 if production else 7)
+    assert spec["multiAz"] is production
+    assert spec["deletionProtection"] is production
+    assert spec["skipFinalSnapshot"] is (not production)
+    assert db.protect is production
+    rule = one(recording, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert inputs(rule)["fromPort"] == 3306 and inputs(rule)["referencedSecurityGroupId"].startswith("sg-")
+    assert "cidrIpv4" not in inputs(rule)
+    parameters = {p["name"]: p["value"] for p in inputs(one(recording, "aws:rds/parameterGroup:ParameterGroup"))
+                  ["parameters"]}
+    assert parameters["character_set_server"] == "utf8mb4"
+
+
+def _per_bucket(recording: Recording, type_: str) -> dict[str, dict[str, Any]]:
+    return {r.name: inputs(r) for r in of_type(recording, type_)}
+
+
+def test_each_instance_bucket_is_private_encrypted_and_versioned(stack) -> None:
+    environment, recording = stack
+    buckets = of_type(recording, "aws:s3/bucket:Bucket")
+    assert len(buckets) == len(of_type(recording, "openedx:index:Instance"))
+    blocks = _per_bucket(recording, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    encryption = _per_bucket(recording, "aws:s3/bucketServerSideEncryptionConfiguration:"
+                                        "BucketServerSideEncryptionConfiguration")
+    ownership = _per_bucket(recording, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    versioning = _per_bucket(recording, "aws:s3/bucketVersioning:BucketVersioning")
+    for bucket in buckets:
+        block = blocks[bucket.name]
+        assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                      "restrictPublicBuckets"))
+        assert encryption[bucket.name]["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+        assert ownership[bucket.name]["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+        assert versioning[bucket.name]["versioningConfiguration"]["status"] == "Enabled"
+        assert bucket.retain_on_delete is (environment == "production")
+        assert not bucket.protect  # removing an instance must not fail the update
+
+
+def outputs(recording: Recording, registration: Registration) -> dict[str, Any]:
+    return recording.resources[registration.urn].outputs
+
+
+def named(recording: Recording, type_: str, name: str) -> Registration:
+    (found,) = [r for r in of_type(recording, type_) if r.name == name]
+    return found
+
+
+def test_irsa_role_is_scoped_to_the_instance_service_account_and_bucket(stack) -> None:
+    _, recording = stack
+    for instance in of_type(recording, "openedx:index:Instance"):
+        role = named(recording, "aws:iam/role:Role", f"{instance.name}-pods")
+        trust = json.loads(inputs(role)["assumeRolePolicy"])["Statement"][0]
+        (subject,) = [v for k, v in trust["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+        assert subject == f"system:serviceaccount:openedx-{instance.name}:openedx"
+        policy = named(recording, "aws:iam/rolePolicy:RolePolicy", f"{instance.name}-media-access")
+        bucket = outputs(recording, named(recording, "aws:s3/bucket:Bucket", f"{instance.name}-media"))["bucket"]
+        resources = {s["Resource"] for s in json.loads(inputs(policy)["policy"])["Statement"]}
+        assert resources == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
+        foundation = inputs(named(recording, "kubernetes:helm.sh/v3:Release", f"{instance.name}-foundation"))
+        assert foundation["values"]["serviceAccount"]["annotations"] == {
+            "eks.amazonaws.com/role-arn": outputs(recording, role)["arn"]}
+
+
+def test_settings_point_at_rds_and_s3_without_static_credentials(stack) -> None:
+    _, recording = stack
+    address = outputs(recording, one(recording, "aws:rds/instance:Instance"))["address"]
+    for instance in of_type(recording, "openedx:index:Instance"):
+        settings = inputs(named(recording, "kubernetes:core/v1:Secret", f"{instance.name}-settings"))["stringData"]
+        assert address in settings["lms.env.yml"]
+        assert f"openedx_{instance.name}" in settings["lms.env.yml"]
+        production = settings["lms-settings-production.py"]
+        assert 'STORAGES["default"]["BACKEND"] = "storages.backends.s3boto3.S3Boto3Storage"' in production
+        assert "AWS_ACCESS_KEY_ID = None" in production and "AWS_DEFAULT_ACL = None" in production
+        assert 'AWS_SECRET_ACCESS_KEY: ""' in settings["lms.env.yml"]
+
+
+def test_the_shared_admin_credential_stays_in_the_system_namespace(stack) -> None:
+    _, recording = stack
+    admin = named(recording, "kubernetes:core/v1:Secret", "shared-mysql-admin")
+    assert inputs(admin)["metadata"]["namespace"] == "openedx-system"
+    password = inputs(admin)["stringData"]["password"]
+    for r in of_type(recording, "kubernetes:core/v1:Secret") + of_type(recording, "kubernetes:helm.sh/v3:Release"):
+        if r.urn != admin.urn:
+            assert password not in json.dumps(inputs(r)), r.urn
+
+
+def test_each_instance_database_is_provisioned_before_its_application(stack) -> None:
+    _, recording = stack
+    for instance in of_type(recording, "openedx:index:Instance"):
+        job = next(r for r in of_type(recording, "kubernetes:batch/v1:Job")
+                   if r.name == f"{instance.name}-mysql-provision")
+        spec = inputs(job)
+        assert spec["metadata"]["namespace"] == "openedx-system"
+        assert "ttlSecondsAfterFinished" not in spec["spec"]
+        env = {e["name"]: e for e in spec["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert "valueFrom" in env["ADMIN_PASSWORD"] and "value" not in env["ADMIN_PASSWORD"]
+        app = next(r for r in of_type(recording, "kubernetes:helm.sh/v3:Release")
+                   if r.name == f"{instance.name}-openedx")
+        assert job.urn in app.depends_on
+        services = next(inputs(r) for r in of_type(recording, "kubernetes:helm.sh/v3:Release")
+                        if r.name == f"{instance.name}-services")["values"]
+        assert services["mysql"]["enabled"] is False and services["media"]["enabled"] is False

@@ -1,0 +1,81 @@
+"""Every example stack renders offline to valid Kubernetes manifests, with no secret outside a Secret."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from components.render import main as render_main
+from tests.conftest import STACKS
+
+KUBERNETES_VERSIONS = ("1.31", "1.34")  # the oldest and newest supported; the chart tests cover every one between
+CHART_RELEASES = {"openedx-namespace.yaml", "openedx-services.yaml", "openedx.yaml"}
+
+
+@pytest.fixture(scope="module", params=STACKS, ids=[s.name for s in STACKS])
+def rendered(request, tmp_path_factory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp(request.param.stem)
+    hidden, shown = root / "hidden", root / "shown"
+    assert render_main([str(request.param), "--out", str(hidden)]) == 0
+    assert render_main([str(request.param), "--out", str(shown), "--no-manifests", "--show-secrets"]) == 0
+    return {"hidden": hidden, "shown": json.loads((shown / "resources.json").read_text())}
+
+
+def manifests(out: Path) -> dict[Path, list[dict[str, Any]]]:
+    return {p: [d for d in yaml.safe_load_all(p.read_text()) if d] for p in sorted((out / "manifests").rglob("*.yaml"))}
+
+
+def test_every_instance_renders_its_three_releases(rendered) -> None:
+    resources = rendered["shown"]["resources"]
+    namespaces = {r["inputs"]["metadata"]["name"] for r in resources if r["type"] == "kubernetes:core/v1:Namespace"
+                  and r["inputs"]["metadata"]["name"] != "openedx-system"}
+    out = rendered["hidden"] / "manifests"
+    assert namespaces and {p.name for p in out.iterdir()} == namespaces
+    for namespace in namespaces:
+        assert {p.name for p in (out / namespace).iterdir()} == CHART_RELEASES
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_manifest_is_valid_kubernetes(rendered, version: str) -> None:
+    for path, docs in manifests(rendered["hidden"]).items():
+        assert docs, path
+        for doc in docs:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as error:
+                pytest.fail(f"{path.name}: {doc['kind']}/{doc['metadata']['name']} on {version}: {error.message}")
+
+
+def generated_secrets(document: dict[str, Any]) -> set[str]:
+    """Every credential the program generated: the values of the Kubernetes Secrets that hold them."""
+    values: set[str] = set()
+    for r in document["resources"]:
+        if r["type"] == "kubernetes:core/v1:Secret" and "settings" not in r["name"]:
+            values |= {v for v in r["inputs"].get("stringData", {}).values() if len(v) >= 16}
+    return values
+
+
+def test_no_generated_secret_appears_outside_a_secret(rendered) -> None:
+    secrets = generated_secrets(rendered["shown"])
+    assert secrets
+    hidden_resources = (rendered["hidden"] / "resources.json").read_text()
+    for secret in secrets:
+        assert secret not in hidden_resources
+    for r in rendered["shown"]["resources"]:
+        if r["type"] == "kubernetes:helm.sh/v3:Release":
+            values = json.dumps(r["inputs"].get("values", {}))
+            assert not any(s in values for s in secrets), r["name"]
+        if r["type"] == "kubernetes:core/v1:ConfigMap":
+            pytest.fail(f"the program creates a ConfigMap: {r['name']}")
+    outputs = json.dumps(rendered["shown"]["outputs"])
+    assert not any(s in outputs for s in secrets)
+    for path, docs in manifests(rendered["hidden"]).items():
+        for doc in docs:
+            if doc["kind"] != "Secret":
+                text = json.dumps(doc)
+                assert not any(s in text for s in secrets), f"{path.name}: {doc['kind']}/{doc['metadata']['name']}"
