@@ -6,6 +6,8 @@ In-cluster services run in the instance's namespace under the service names Tuto
 
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi
 
 from components.charts import pinned_image
@@ -99,15 +101,10 @@ def tutor_instance(
             extra_config=dict(instance.tutor_config),
         )
 
+    # Root passwords are not among the inputs: Tutor never sees them.
+    wanted = {f.name for f in dataclasses.fields(InstanceSecrets)} - {"mysql_root_password", "mongodb_root_password"}
     return pulumi.Output.all(
-        secret_key=secrets.secret_key,
-        jwt_rsa_private_key=secrets.jwt_rsa_private_key,
-        cms_oauth2_secret=secrets.cms_oauth2_secret,
-        instance_id=secrets.instance_id,
-        mysql_password=secrets.mysql_password,
-        mongodb_password=secrets.mongodb_password,
-        meilisearch_master_key=secrets.meilisearch_master_key,
-        meilisearch_api_key_uid=secrets.meilisearch_api_key_uid,
+        **{name: getattr(secrets, name) for name in sorted(wanted)},
         mysql_host=mysql_host,
         bucket=storage.bucket if storage is not None else "",
     ).apply(build)
