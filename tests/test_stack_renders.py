@@ -79,3 +79,16 @@ def test_no_generated_secret_appears_outside_a_secret(rendered) -> None:
             if doc["kind"] != "Secret":
                 text = json.dumps(doc)
                 assert not any(s in text for s in secrets), f"{path.name}: {doc['kind']}/{doc['metadata']['name']}"
+
+
+def test_instance_ingresses_use_the_platform_class_and_issuer(rendered) -> None:
+    resources = rendered["shown"]["resources"]
+    issuers = [r["inputs"]["metadata"]["name"] for r in resources
+               if r["type"] == "kubernetes:cert-manager.io/v1:ClusterIssuer"]
+    ingresses = [d for docs in manifests(rendered["hidden"]).values() for d in docs if d["kind"] == "Ingress"]
+    assert ingresses
+    for ingress in ingresses:
+        assert ingress["spec"]["ingressClassName"] == "traefik"
+        assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == issuers[0]
+        (tls,) = ingress["spec"]["tls"]
+        assert set(tls["hosts"]) == {rule["host"] for rule in ingress["spec"]["rules"]}
