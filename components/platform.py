@@ -43,6 +43,7 @@ ACME_SERVERS = {
     "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
 }
 CLUSTER_ISSUER = "openedx"
+MONITORING_NAMESPACE = "monitoring"
 UPLOAD_TIMEOUT = "600s"  # Studio accepts 250 MB course imports; Traefik's default cuts slow uploads at 60 s
 LOCAL_NODE_PORTS = {"web": 30080, "websecure": 30443}
 
@@ -54,6 +55,8 @@ class Routing:
     ingress_class: str
     controller_namespace: str
     cluster_issuer: str | None
+    monitoring_namespace: str | None = None
+    """Where Prometheus runs, when it does: the instances let it scrape their pods."""
     depends_on: tuple[pulumi.Resource, ...] = field(default=())
 
 
@@ -199,12 +202,12 @@ class Platform(pulumi.ComponentResource):
         waits_on: list[pulumi.Resource] = []
 
         if monitoring:
-            stack_release = self._release("kube-prometheus-stack", "monitoring", monitoring_values(platform))
+            stack_release = self._release("kube-prometheus-stack", MONITORING_NAMESPACE, monitoring_values(platform))
             k8s.apiextensions.CustomResource(
                 f"{name}-openedx-alerts",
                 api_version="monitoring.coreos.com/v1",
                 kind="PrometheusRule",
-                metadata={"name": "openedx", "namespace": "monitoring"},
+                metadata={"name": "openedx", "namespace": MONITORING_NAMESPACE},
                 spec={"groups": openedx_alert_rules()},
                 opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[stack_release])),
             )
@@ -236,6 +239,7 @@ class Platform(pulumi.ComponentResource):
             ingress_class=platform.ingress.class_name,
             controller_namespace=platform.ingress.namespace,
             cluster_issuer=issuer,
+            monitoring_namespace=MONITORING_NAMESPACE if monitoring else None,
             depends_on=tuple(waits_on),
         )
         self.register_outputs({"ingressClass": platform.ingress.class_name, "clusterIssuer": issuer})

@@ -84,3 +84,12 @@ def test_local_ingress_uses_node_ports_and_long_timeouts(evaluate_stack) -> None
 def test_metrics_server_trusts_local_kubelets(evaluate_stack) -> None:
     values = platform_releases(evaluate_stack(config=EVERYTHING_ON))["metrics-server"]["values"]
     assert "--kubelet-insecure-tls" in values["args"]
+
+
+@pytest.mark.parametrize("monitoring", [True, False])
+def test_instances_let_prometheus_scrape_them_only_when_monitoring_runs(evaluate_stack, monitoring) -> None:
+    platform = {**EVERYTHING_ON["openedx:platform"], "monitoring": {"enabled": monitoring}}
+    recording = evaluate_stack(config={"openedx:platform": platform,
+                                       "openedx:instances": [{"name": "demo", "lmsHost": "demo.example.com"}]})
+    foundation = next(inputs(r) for r in of_type(recording, RELEASE) if r.name == "demo-foundation")
+    assert foundation["values"]["networkPolicy"]["monitoring"]["enabled"] is monitoring

@@ -75,6 +75,11 @@ def namespace_values(
                 "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": routing.controller_namespace}},
             },
             "extraEgress": [{"cidr": cidr, "ports": list(MANAGED_SERVICE_PORTS)} for cidr in data_service_cidrs],
+            "monitoring": {
+                "enabled": routing.monitoring_namespace is not None,
+                "namespaceSelector": {"matchLabels": {
+                    "kubernetes.io/metadata.name": routing.monitoring_namespace or "monitoring"}},
+            },
         },
     }
     if instance.quota:
