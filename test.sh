@@ -12,6 +12,14 @@ if [ ! -f venv/.requirements-dev ] || ! cat requirements.txt requirements-dev.tx
   venv/bin/pip install --quiet -r requirements-dev.txt
   cat requirements.txt requirements-dev.txt > venv/.requirements-dev
 fi
+# checkov's pins conflict with pulumi's: its own virtualenv, linked next to the project's python.
+if [ ! -x venv/checkov/bin/checkov ] || ! cmp -s requirements-checkov.txt venv/checkov/.requirements; then
+  python3 -m venv venv/checkov
+  venv/checkov/bin/pip install --quiet --upgrade pip
+  venv/checkov/bin/pip install --quiet -r requirements-checkov.txt
+  cp requirements-checkov.txt venv/checkov/.requirements
+fi
+ln -sf ../checkov/bin/checkov venv/bin/checkov
 venv/bin/python -c "from components.helm import helm_binary; print('helm:', helm_binary())"
 venv/bin/ruff check .
 venv/bin/mypy

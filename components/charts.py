@@ -6,8 +6,11 @@ digest of its chart's files in its values: any template edit is an upgrade, even
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +49,36 @@ def pinned_image(values_file: str, *path: str) -> str:
     for key in path:
         image = image[key]
     return f"{image['registry']}/{image['repository']}:{image['tag']}"
+
+
+def _newest_change(directory: Path) -> float:
+    return max((p.stat().st_mtime for p in directory.rglob("*") if p.is_file() and not _is_build_artifact(p)),
+               default=0.0)
+
+
+def _dependencies_current(chart: Path) -> bool:
+    """Every `file://` dependency is packaged in charts/, newer than its sources and the chart's Chart.yaml."""
+    declared = (yaml.safe_load((chart / "Chart.yaml").read_text()) or {}).get("dependencies") or []
+    for dependency in declared:
+        repository = str(dependency.get("repository", ""))
+        if not repository.startswith("file://"):
+            continue
+        packaged = list((chart / "charts").glob(f"{dependency['name']}-*.tgz"))
+        source = (chart / repository.removeprefix("file://")).resolve()
+        built = max((p.stat().st_mtime for p in packaged), default=0.0)
+        if not packaged or built < max(_newest_change(source), (chart / "Chart.yaml").stat().st_mtime):
+            return False
+    return True
+
+
+def ensure_dependencies(chart: Path, helm: str) -> None:
+    """Package a chart's `file://` dependencies (what a Release's dependencyUpdate does) when they are missing or
+    stale. Serialised across processes: a rebuild in progress removes files a concurrent `helm template` reads."""
+    if _dependencies_current(chart):
+        return
+    lock = Path(tempfile.gettempdir()) / f"openedx-helm-dependencies-{hashlib.sha1(str(chart).encode()).hexdigest()}"
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if not _dependencies_current(chart):
+            subprocess.run([helm, "dependency", "update", "--skip-refresh", str(chart)],
+                           check=True, capture_output=True, text=True)

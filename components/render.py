@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from components.charts import ensure_dependencies
 from components.evaluation import PROJECT, PROJECT_DIR, evaluate_stack_file
 from components.helm import helm_binary
 from components.mocks import Recording, Registration
@@ -94,13 +93,6 @@ def local_releases(recording: Recording) -> list[LocalRelease]:
     return releases
 
 
-def build_dependencies(chart: Path, helm: str) -> None:
-    """`helm dependency build` where a chart declares dependencies, as the Release's dependencyUpdate does."""
-    declared = (yaml.safe_load((chart / "Chart.yaml").read_text()) or {}).get("dependencies") or []
-    if any(d.get("repository") for d in declared):
-        subprocess.run([helm, "dependency", "build", str(chart)], check=True, capture_output=True, text=True)
-
-
 def template(release: LocalRelease, helm: str) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as values_file:
         json.dump(release.values, values_file)
@@ -129,7 +121,7 @@ def template(release: LocalRelease, helm: str) -> str:
 def render_manifests(releases: Sequence[LocalRelease], out: Path) -> None:
     helm = helm_binary()
     for chart in sorted({r.chart for r in releases}):
-        build_dependencies(chart, helm)
+        ensure_dependencies(chart, helm)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         rendered = list(pool.map(lambda r: template(r, helm), releases))
     for release, manifest in zip(releases, rendered, strict=True):

@@ -7,7 +7,6 @@ into the chart, so a stale copy is never rendered); renders are cached per set o
 from __future__ import annotations
 
 import atexit
-import fcntl
 import functools
 import hashlib
 import json
@@ -23,6 +22,7 @@ from typing import Any, cast
 
 import yaml
 
+from components.charts import ensure_dependencies
 from components.helm import helm_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,13 +56,11 @@ def helm(*args: str) -> subprocess.CompletedProcess[str]:
 
 @functools.cache
 def build_dependencies(chart: str) -> None:
-    """Package openedx-lib into the chart, once per session (under a lock: pytest-xdist workers share it)."""
-    lock = Path(tempfile.gettempdir()) / f"openedx-chart-{chart}.lock"
-    with lock.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        result = helm("dependency", "build", str(CHARTS / chart))
-    if result.returncode != 0:
-        raise HelmFailed(result.stderr)
+    """Package openedx-lib into the chart when stale, once per session (the render's own mechanism)."""
+    try:
+        ensure_dependencies(CHARTS / chart, helm_binary())
+    except subprocess.CalledProcessError as error:
+        raise HelmFailed(error.stderr) from None
 
 
 @dataclass(frozen=True)

@@ -150,19 +150,22 @@ def test_no_config_map_holds_a_credential(chart: str, variant: str) -> None:
                 if match is None:
                     continue
                 value = match.group("value").strip().rstrip(",;")
-                assert value.startswith("process.env.") or value in ('""', "''"), (
+                reads_a_file = value.startswith('require("fs").readFileSync("/run/secrets/')
+                assert value.startswith("process.env.") or reads_a_file or value in ('""', "''"), (
                     f"ConfigMap {config_map['metadata']['name']} key {key}: {line.strip()!r}"
                 )
     assert not render_.of_kind("Secret")
 
 
 @pytest.mark.parametrize(("chart", "variant"), RENDERS)
-def test_credential_env_vars_come_from_secrets(chart: str, variant: str) -> None:
+def test_no_credential_is_an_environment_variable(chart: str, variant: str) -> None:
+    """Credentials are files of a mounted Secret: variables named like one only point at such a file."""
     for doc, spec in workloads(render(chart, variant)):
         for container in containers(spec):
             for env in container.get("env", []):
                 if CREDENTIAL_ENV.search(env["name"]):
-                    assert "secretKeyRef" in env.get("valueFrom", {}), (doc["metadata"]["name"], env["name"])
+                    assert env["name"].endswith("_FILE"), (doc["metadata"]["name"], env["name"])
+                    assert env["value"].startswith("/run/secrets/"), (doc["metadata"]["name"], env["name"])
 
 
 @pytest.mark.parametrize("chart", APPLICATION_CHARTS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from chart_render import (
@@ -138,14 +139,29 @@ def test_media_volume_is_optional_and_kept() -> None:
     assert rwo["spec"]["accessModes"] == ["ReadWriteOnce"]
 
 
+CREDENTIALS = "/run/secrets/openedx"
+
+
+def assert_credentials_mounted(
+    spec: dict[str, Any], container: dict[str, Any], keys: list[str], secret: str = "demo-credentials"
+) -> None:
+    """Credentials are read-only files of the credentials Secret, never environment variables."""
+    mount, volume = mounted_volume(spec, container, CREDENTIALS)
+    assert mount["readOnly"] is True
+    assert volume["secret"]["secretName"] == secret
+    assert [item["key"] for item in volume["secret"]["items"]] == keys
+    assert not [e for e in container.get("env", []) if "valueFrom" in e]
+
+
 def test_mysql_creates_a_least_privilege_user_and_keeps_root_local() -> None:
-    _, container = container_of(services(), "mysql")
+    spec, container = container_of(services(), "mysql")
     env = env_map(container)
     assert env["MYSQL_DATABASE"] == "openedx"
     assert env["MYSQL_USER"] == "openedx"
     assert env["MYSQL_ROOT_HOST"] == "localhost"
-    assert env["MYSQL_PASSWORD"] == {"secretKeyRef": {"name": "demo-credentials", "key": "mysql-password"}}
-    assert env["MYSQL_ROOT_PASSWORD"] == {"secretKeyRef": {"name": "demo-credentials", "key": "mysql-root-password"}}
+    assert env["MYSQL_PASSWORD_FILE"] == f"{CREDENTIALS}/mysql-password"
+    assert env["MYSQL_ROOT_PASSWORD_FILE"] == f"{CREDENTIALS}/mysql-root-password"
+    assert_credentials_mounted(spec, container, ["mysql-root-password", "mysql-password"])
     assert container["args"] == [
         "mysqld",
         "--character-set-server=utf8mb4",
@@ -163,9 +179,10 @@ def test_mongodb_user_has_read_write_on_its_databases_only(variant: str, databas
     spec, container = container_of(render_, "mongodb")
     env = env_map(container)
     assert env["MONGO_INITDB_ROOT_USERNAME"] == "root"
-    assert env["MONGO_INITDB_ROOT_PASSWORD"]["secretKeyRef"]["key"] == "mongodb-root-password"
+    assert env["MONGO_INITDB_ROOT_PASSWORD_FILE"] == f"{CREDENTIALS}/mongodb-root-password"
     assert env["MONGODB_USERNAME"] == "openedx"
-    assert env["MONGODB_PASSWORD"]["secretKeyRef"]["key"] == "mongodb-password"
+    secret = "demo-credentials" if variant == "default" else "campus-data-credentials"
+    assert_credentials_mounted(spec, container, ["mongodb-root-password", "mongodb-password"], secret)
     _, init = mounted_volume(spec, container, "/docker-entrypoint-initdb.d")
     assert init["configMap"]["name"] == "mongodb-init"
     script = render_.get("ConfigMap", "mongodb-init")["data"]["create-user.js"]
@@ -173,7 +190,7 @@ def test_mongodb_user_has_read_write_on_its_databases_only(variant: str, databas
     match = re.search(r"roles: (\[.*\]),", script)
     assert match is not None
     assert json.loads(match.group(1)) == [{"db": database, "role": "readWrite"} for database in databases]
-    assert "pwd: process.env.MONGODB_PASSWORD" in script
+    assert f'pwd: require("fs").readFileSync("{CREDENTIALS}/mongodb-password", "utf8").trim(),' in script
 
 
 def test_mongodb_auth_source_is_admin_or_a_listed_database() -> None:
@@ -201,11 +218,16 @@ def test_redis_maxmemory_above_the_limit_is_refused() -> None:
 
 
 def test_meilisearch_runs_in_production_mode_with_its_key_from_the_secret() -> None:
-    _, container = container_of(services(), "meilisearch")
+    spec, container = container_of(services(), "meilisearch")
     env = env_map(container)
     assert env["MEILI_ENV"] == "production"
     assert env["MEILI_NO_ANALYTICS"] == "true"
-    assert env["MEILI_MASTER_KEY"] == {"secretKeyRef": {"name": "demo-credentials", "key": "meilisearch-master-key"}}
+    assert_credentials_mounted(spec, container, ["meilisearch-master-key"])
+    assert container["args"] == [
+        "/bin/sh",
+        "-c",
+        f'MEILI_MASTER_KEY="$(cat {CREDENTIALS}/meilisearch-master-key)" exec /bin/meilisearch',
+    ]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
 

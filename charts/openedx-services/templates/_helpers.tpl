@@ -12,15 +12,26 @@ Usage: {{ include "openedx-services.secretName" $ }}
 {{- end -}}
 
 {{/*
-openedx-services.secretEnv: an env var read from a key of the credentials Secret.
-Usage: {{- include "openedx-services.secretEnv" (dict "name" "MYSQL_PASSWORD" "key" "mysql-password" "context" $) | nindent 0 }}
+openedx-services.credentials: the credentials Secret's `keys` as read-only files under
+/run/secrets/openedx (never environment variables, which leak into process listings and crash dumps).
+Returns YAML {volume, mount}; the images read the files through their *_FILE variables.
+Usage: {{- $credentials := include "openedx-services.credentials" (dict "keys" (list "mysql-password") "context" $) | fromYaml }}
 */}}
-{{- define "openedx-services.secretEnv" -}}
-- name: {{ .name }}
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "openedx-services.secretName" .context }}
-      key: {{ .key }}
+{{- define "openedx-services.credentials" -}}
+{{- $items := list -}}
+{{- range .keys -}}
+{{- $items = append $items (dict "key" . "path" .) -}}
+{{- end -}}
+volume:
+  name: credentials
+  secret:
+    secretName: {{ include "openedx-services.secretName" .context }}
+    defaultMode: 0440
+    items: {{ toJson $items }}
+mount:
+  name: credentials
+  mountPath: /run/secrets/openedx
+  readOnly: true
 {{- end -}}
 
 {{/*
