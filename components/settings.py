@@ -110,13 +110,20 @@ class Workload(_Model):
         return self
 
 
+class FixedWorkload(_Model):
+    """A workload without autoscaling (the MFEs' static server, the Caddy router). Unset: from the environment."""
+
+    replicas: int | None = Field(default=None, ge=1, le=50)
+    resources: Resources | None = None
+
+
 class Workloads(_Model):
     lms: Workload = Workload()
     cms: Workload = Workload()
     lms_worker: Workload = Workload()
     cms_worker: Workload = Workload()
-    mfe: Workload = Workload()
-    caddy: Workload = Workload()
+    mfe: FixedWorkload = FixedWorkload()
+    caddy: FixedWorkload = FixedWorkload()
 
 
 class Image(_Model):
@@ -131,8 +138,15 @@ class Images(_Model):
     mfe: Image | None = None
 
 
-QuotaKey = Literal["requests.cpu", "requests.memory", "limits.cpu", "limits.memory", "pods",
-                   "persistentvolumeclaims", "requests.storage"]
+QuotaKey = Literal[
+    "requests.cpu",
+    "requests.memory",
+    "limits.cpu",
+    "limits.memory",
+    "pods",
+    "persistentvolumeclaims",
+    "requests.storage",
+]
 
 
 class InstanceSettings(_Model):
@@ -372,26 +386,38 @@ def _decode(value: Any) -> Any:
 
 def _platform_problems(platform: PlatformSettings) -> list[str]:
     if platform.tls.acme and platform.tls.email is None:
-        return [f"{NAMESPACE}:platform.tls.email: required for the {platform.tls.issuer} issuer "
-                "(the Let's Encrypt account contact); or set platform.tls.issuer to selfsigned or none"]
+        return [
+            f"{NAMESPACE}:platform.tls.email: required for the {platform.tls.issuer} issuer "
+            "(the Let's Encrypt account contact); or set platform.tls.issuer to selfsigned or none"
+        ]
     return []
 
 
-REQUIRED_PROVIDER_KEYS = {"aws": ("aws:region",), "gcp": ("gcp:project", "gcp:region"),
-                          "azure": ("azure-native:location",)}
+REQUIRED_PROVIDER_KEYS = {
+    "aws": ("aws:region",),
+    "gcp": ("gcp:project", "gcp:region"),
+    "azure": ("azure-native:location",),
+}
 
 
 def _cloud_problems(stack: StackSettings, config: Mapping[str, Any]) -> list[str]:
-    problems = [f"{key}: required when {NAMESPACE}:cloud is {stack.cloud}"
-                for key in REQUIRED_PROVIDER_KEYS.get(stack.cloud, ()) if not config.get(key)]
+    problems = [
+        f"{key}: required when {NAMESPACE}:cloud is {stack.cloud}"
+        for key in REQUIRED_PROVIDER_KEYS.get(stack.cloud, ())
+        if not config.get(key)
+    ]
     if stack.cloud == "aws":
         cidrs = stack.aws.public_access_cidrs
         if cidrs is None:
-            problems.append(f"{NAMESPACE}:aws.publicAccessCidrs: required: the CIDRs that may reach the Kubernetes "
-                            "API (where pulumi up runs), or [] for a private endpoint only")
+            problems.append(
+                f"{NAMESPACE}:aws.publicAccessCidrs: required: the CIDRs that may reach the Kubernetes "
+                "API (where pulumi up runs), or [] for a private endpoint only"
+            )
         elif stack.production and any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs):
-            problems.append(f"{NAMESPACE}:aws.publicAccessCidrs: the whole internet may not reach a production "
-                            "cluster's API; list the CIDRs that need it")
+            problems.append(
+                f"{NAMESPACE}:aws.publicAccessCidrs: the whole internet may not reach a production "
+                "cluster's API; list the CIDRs that need it"
+            )
     return problems
 
 

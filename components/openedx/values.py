@@ -7,7 +7,7 @@ from typing import Any
 from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART, chart_digest
 from components.openedx.tutor import RenderedSettings
 from components.platform import Routing
-from components.settings import Environment, Image, InstanceSettings, StackSettings, Workload
+from components.settings import Environment, FixedWorkload, Image, InstanceSettings, StackSettings, Workload
 
 INSTANCE_LABEL = "app.openedx.org/instance"
 SETTINGS_LABEL = "app.openedx.org/settings"
@@ -34,8 +34,11 @@ def settings_secret_name(content_hash: str) -> str:
 
 
 def instance_labels(instance: InstanceSettings) -> dict[str, str]:
-    return {INSTANCE_LABEL: instance.name, "app.kubernetes.io/part-of": "openedx",
-            "app.kubernetes.io/managed-by": "pulumi"}
+    return {
+        INSTANCE_LABEL: instance.name,
+        "app.kubernetes.io/part-of": "openedx",
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
 
 
 def namespace_labels(instance: InstanceSettings) -> dict[str, str]:
@@ -77,8 +80,9 @@ def namespace_values(
             "extraEgress": [{"cidr": cidr, "ports": list(MANAGED_SERVICE_PORTS)} for cidr in data_service_cidrs],
             "monitoring": {
                 "enabled": routing.monitoring_namespace is not None,
-                "namespaceSelector": {"matchLabels": {
-                    "kubernetes.io/metadata.name": routing.monitoring_namespace or "monitoring"}},
+                "namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": routing.monitoring_namespace or "monitoring"}
+                },
             },
         },
     }
@@ -118,15 +122,22 @@ def replica_bounds(workload: Workload, environment: Environment) -> tuple[int, i
     return minimum, max(workload.max_replicas or high, minimum)
 
 
-def _scaling(workload: Workload, environment: Environment, autoscaled: bool) -> dict[str, Any]:
+def _resources(workload: Workload | FixedWorkload) -> dict[str, Any]:
+    return {} if workload.resources is None else {"resources": workload.resources.model_dump(exclude_none=True)}
+
+
+def _autoscaled(workload: Workload, environment: Environment) -> dict[str, Any]:
     minimum, maximum = replica_bounds(workload, environment)
-    values: dict[str, Any] = {"replicaCount": minimum}
-    if autoscaled:
-        enabled = workload.autoscaling if workload.autoscaling is not None else True
-        values["autoscaling"] = {"enabled": enabled, "minReplicas": minimum, "maxReplicas": maximum}
-    if workload.resources is not None:
-        values["resources"] = workload.resources.model_dump(exclude_none=True)
-    return values
+    enabled = workload.autoscaling if workload.autoscaling is not None else True
+    return {
+        "replicaCount": minimum,
+        "autoscaling": {"enabled": enabled, "minReplicas": minimum, "maxReplicas": maximum},
+        **_resources(workload),
+    }
+
+
+def _fixed(workload: FixedWorkload, environment: Environment) -> dict[str, Any]:
+    return {"replicaCount": workload.replicas or REPLICAS[environment][0], **_resources(workload)}
 
 
 def _image(image: Image) -> dict[str, str]:
@@ -170,12 +181,16 @@ def app_values(
         },
         "init": {"tasks": init_tasks},
         "ingress": {"enabled": True, "className": routing.ingress_class, "tls": tls},
-        "lms": {"web": _scaling(workloads.lms, environment, True),
-                "worker": _scaling(workloads.lms_worker, environment, True)},
-        "cms": {"web": _scaling(workloads.cms, environment, True),
-                "worker": _scaling(workloads.cms_worker, environment, True)},
-        "mfe": {"enabled": mfe, **_scaling(workloads.mfe, environment, False)},
-        "caddy": _scaling(workloads.caddy, environment, False),
+        "lms": {
+            "web": _autoscaled(workloads.lms, environment),
+            "worker": _autoscaled(workloads.lms_worker, environment),
+        },
+        "cms": {
+            "web": _autoscaled(workloads.cms, environment),
+            "worker": _autoscaled(workloads.cms_worker, environment),
+        },
+        "mfe": {"enabled": mfe, **_fixed(workloads.mfe, environment)},
+        "caddy": _fixed(workloads.caddy, environment),
     }
     if instance.images.openedx is not None:
         values["global"]["openedxImage"] = _image(instance.images.openedx)
