@@ -28,12 +28,16 @@ def _is_build_artifact(path: Path) -> bool:
     return path.suffix == ".tgz" or path.name == "Chart.lock"
 
 
+def _source_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and not _is_build_artifact(p))
+
+
 @functools.cache
 def chart_digest(chart: str) -> str:
     """SHA-256 over a chart's files and those of the library it includes (relative paths and contents)."""
     digest = hashlib.sha256()
     for root in (PROJECT_DIR / chart, PROJECT_DIR / LIBRARY_CHART):
-        for path in sorted(p for p in root.rglob("*") if p.is_file() and not _is_build_artifact(p)):
+        for path in _source_files(root):
             digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -52,8 +56,7 @@ def pinned_image(values_file: str, *path: str) -> str:
 
 
 def _newest_change(directory: Path) -> float:
-    return max((p.stat().st_mtime for p in directory.rglob("*") if p.is_file() and not _is_build_artifact(p)),
-               default=0.0)
+    return max((p.stat().st_mtime for p in _source_files(directory)), default=0.0)
 
 
 def _dependencies_current(chart: Path) -> bool:

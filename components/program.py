@@ -11,6 +11,7 @@ from pulumi.runtime import config as runtime_config
 
 from components import clouds
 from components.infrastructure import Infrastructure, ManagedEndpoint
+from components.openedx.instance import Instance, InstanceArgs
 from components.platform import Platform, Routing
 from components.provisioning import SharedMysql
 from components.settings import ConfigError, StackSettings, from_engine_config
@@ -36,10 +37,8 @@ def load_settings() -> StackSettings:
         raise InvalidStackConfig(error.problems) from None
 
 
-def deploy_instances(stack: StackSettings, infrastructure: Infrastructure, routing: Routing) -> list[Any]:
+def deploy_instances(stack: StackSettings, infrastructure: Infrastructure, routing: Routing) -> list[Instance]:
     """Every instance, independent of the others, except that a rollout wave starts after the previous one."""
-    from components.openedx.instance import Instance, InstanceArgs
-
     shared_mysql = None
     if isinstance(infrastructure.mysql, ManagedEndpoint) and stack.instances:
         shared_mysql = SharedMysql("shared-mysql", infrastructure.mysql, infrastructure.provider)

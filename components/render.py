@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pulumi.runtime import rpc
+
 from components.charts import ensure_dependencies
 from components.evaluation import PROJECT, PROJECT_DIR, evaluate_stack_file
 from components.helm import helm_binary
 from components.mocks import Recording, Registration
 
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 REDACTED = "[secret]"
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 
@@ -35,7 +35,7 @@ RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 def reveal(value: Any, show_secrets: bool) -> Any:
     """Replace each wire-format secret by its value, or by "[secret]"."""
     if isinstance(value, dict):
-        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:  # the engine's wire form of a secret
             return reveal(value.get("value"), show_secrets) if show_secrets else REDACTED
         return {k: reveal(v, show_secrets) for k, v in value.items()}
     if isinstance(value, list):

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from components.openedx.tutor_config import OWNED_KEYS  # Tutor's keys live with the compiler (no Tutor import)
+
 NAMESPACE = "openedx"
 Cloud = Literal["local", "aws", "gcp", "azure"]
 Environment = Literal["dev", "staging", "production"]
@@ -467,9 +469,6 @@ def installed_tutor_plugins() -> tuple[str, ...]:
 
 def tutor_config_problems(instance: InstanceSettings) -> Iterable[tuple[str, str]]:
     """`tutorConfig` passes any Tutor setting through, except those the program owns."""
-    if not instance.tutor_config:
-        return
-    from components.openedx.tutor_config import OWNED_KEYS  # Tutor-specific knowledge lives with the compiler
 
     for key in instance.tutor_config:
         if not _TUTOR_KEY.match(key):
