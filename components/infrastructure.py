@@ -6,7 +6,7 @@ The instance code consumes this and never imports a cloud SDK; an adapter never 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pulumi
@@ -34,13 +34,73 @@ DataService = InCluster | ManagedEndpoint
 
 
 @dataclass(frozen=True)
+class CacheEndpoint:
+    """One instance's own managed Redis: TLS only, with AUTH. Shared caches are not offered: one database number
+    per instance caps a cache at a handful of instances, and clustered services have no SELECT."""
+
+    host: pulumi.Output[str]
+    port: pulumi.Input[int]
+    password: pulumi.Output[str]
+    """Secret. Reaches only the instance's settings Secret."""
+    username: str = "default"
+    """Redis 6 ACL user the password belongs to; Tutor drops credentials unless both are set."""
+    ca_certificate: pulumi.Output[str] | None = None
+    """PEM of the server's CA when it is not publicly trusted (Memorystore); None: the system trust store."""
+
+
+class CacheFactory(Protocol):
+    """Creates an instance's own cache (and what guards it) as children of `parent`."""
+
+    def __call__(self, instance: str, parent: pulumi.Resource) -> CacheEndpoint: ...
+
+
+@dataclass(frozen=True)
+class ManagedCache:
+    """Redis run by the cloud, one cache per instance."""
+
+    create: CacheFactory
+
+
+Cache = InCluster | ManagedCache
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    """Amazon S3 or an S3-compatible service, reached with the pod's workload identity."""
+
+    region: str
+    endpoint_url: str | None = None
+
+
+@dataclass(frozen=True)
+class GcsBucket:
+    """Google Cloud Storage through Workload Identity; URLs are signed by `signer_email` with IAM signBlob."""
+
+    project: str
+    signer_email: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class AzureContainer:
+    """An Azure Blob container in a storage account of the instance's own; the account key (secret) reaches only
+    the instance's settings Secret."""
+
+    account_name: pulumi.Output[str]
+    account_key: pulumi.Output[str]
+
+
+StorageService = S3Bucket | GcsBucket | AzureContainer
+
+
+@dataclass(frozen=True)
 class InstanceStorage:
-    """An instance's own bucket, reached with the pod identity the ServiceAccount annotations grant."""
+    """An instance's own bucket (or container) and how its pods reach it."""
 
     bucket: pulumi.Output[str]
-    region: str
-    service_account_annotations: dict[str, pulumi.Output[str]]
-    endpoint_url: str | None = None
+    """The bucket name; for Azure, the container name."""
+    service: StorageService
+    service_account_annotations: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    """Workload identity: annotations of the instance's ServiceAccount."""
 
 
 class ObjectStorage(Protocol):
@@ -57,7 +117,7 @@ class Infrastructure:
     """The explicit Kubernetes provider every Kubernetes resource uses (default providers are disabled)."""
     mysql: DataService
     mongodb: DataService
-    redis: DataService
+    redis: Cache
     storage_class: str | None
     """StorageClass for instance volumes; None means the cluster's default."""
     retain_storage_class: str | None

@@ -148,10 +148,42 @@ def _aws_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return outputs
 
 
+MOCK_GCP_PROJECT = "openedx-mock"
+MOCK_GCP_REGION = "europe-west1"
+
+
+def _gcp_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Computed outputs of the Google Cloud resources the program uses."""
+    return {}
+
+
+def _gcp_call(token: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """Results of the Google Cloud invokes the program makes (None: not a Google Cloud invoke)."""
+    return None
+
+
+MOCK_AZURE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+MOCK_AZURE_LOCATION = "westeurope"
+
+
+def _azure_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Computed outputs of the Azure resources the program uses."""
+    return {}
+
+
+def _azure_call(token: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """Results of the Azure invokes the program makes (None: not an Azure invoke)."""
+    return None
+
+
 def _computed_outputs(typ: str, name: str, urn: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """Outputs the provider would compute for `typ`, so that `apply` code runs as it would for real."""
     if typ.startswith("aws:") and not typ.startswith("aws:index/"):
         return _aws_outputs(typ, name, inputs)
+    if typ.startswith("gcp:"):
+        return _gcp_outputs(typ, name, inputs)
+    if typ.startswith("azure-native:"):
+        return _azure_outputs(typ, name, inputs)
     if typ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
         return {"result": deterministic_alphanumeric(int(inputs.get("length", 16)), urn)}
     if typ == "random:index/randomUuid:RandomUuid":
@@ -196,6 +228,10 @@ class OfflineMocks(pulumi_mocks.Mocks):
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{MOCK_REGION}{zone}" for zone in "abc"]
             return {"names": names, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)], "id": MOCK_REGION}, []
+        for cloud_call in (_gcp_call, _azure_call):
+            result = cloud_call(args.token, dict(args.args))
+            if result is not None:
+                return result, []
         return {}, []
 
 

@@ -324,12 +324,28 @@ class AwsSettings(_Model):
     mysql: AwsMysql = AwsMysql()
 
 
+# --- gcp (fields of the `gcp` adapter: GcpSettings and the Gcp* models above it) -------------------------------------
+
+
+class GcpSettings(_Model):
+    """`cloud: gcp`: GKE, Cloud SQL, Memorystore, Cloud Storage. Unset values come from the environment."""
+
+
+# --- azure (fields of the `azure` adapter: AzureSettings and the Azure* models above it) ----------------------------
+
+
+class AzureSettings(_Model):
+    """`cloud: azure`: AKS, MySQL Flexible Server, Azure Cache for Redis, Blob Storage."""
+
+
 class StackSettings(_Model):
     cloud: Cloud = "local"
     environment: Environment = "dev"
     instances: tuple[InstanceSettings, ...] = ()
     local: LocalSettings = LocalSettings()
     aws: AwsSettings = AwsSettings()
+    gcp: GcpSettings = GcpSettings()
+    azure: AzureSettings = AzureSettings()
     platform: PlatformSettings = PlatformSettings()
 
     @property
@@ -348,7 +364,7 @@ def load(raw: Mapping[str, Any], provider_config: Mapping[str, Any] | None = Non
     stack: StackSettings | None = None
     try:
         stack = StackSettings.model_validate({k: v for k, v in raw.items() if k != "instances"})
-        problems += _platform_problems(stack.platform) + _cloud_problems(stack, provider_config or {})
+        problems += _platform_problems(stack.platform)
     except ValidationError as error:
         problems += _describe(error, StackSettings, ())
 
@@ -362,6 +378,8 @@ def load(raw: Mapping[str, Any], provider_config: Mapping[str, Any] | None = Non
         except ValidationError as error:
             problems += _describe(error, InstanceSettings, ("instances", index))
     problems += _stack_problems(raw_instances, instances)
+    if stack is not None:
+        problems += _cloud_problems(stack, [instance for _, instance in instances], provider_config or {})
     problems.sort(key=_problem_order)
 
     if problems or stack is None:
@@ -402,25 +420,42 @@ REQUIRED_PROVIDER_KEYS = {
 }
 
 
-def _cloud_problems(stack: StackSettings, config: Mapping[str, Any]) -> list[str]:
+def _cloud_problems(
+    stack: StackSettings, instances: list[InstanceSettings], config: Mapping[str, Any]
+) -> list[str]:
+    """The provider keys the stack's cloud needs, and what its adapter cannot build from the settings."""
     problems = [
         f"{key}: required when {NAMESPACE}:cloud is {stack.cloud}"
         for key in REQUIRED_PROVIDER_KEYS.get(stack.cloud, ())
         if not config.get(key)
     ]
-    if stack.cloud == "aws":
-        cidrs = stack.aws.public_access_cidrs
-        if cidrs is None:
-            problems.append(
-                f"{NAMESPACE}:aws.publicAccessCidrs: required: the CIDRs that may reach the Kubernetes "
-                "API (where pulumi up runs), or [] for a private endpoint only"
-            )
-        elif stack.production and any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs):
-            problems.append(
-                f"{NAMESPACE}:aws.publicAccessCidrs: the whole internet may not reach a production "
-                "cluster's API; list the CIDRs that need it"
-            )
+    checks = {"aws": _aws_problems, "gcp": _gcp_problems, "azure": _azure_problems}
+    if stack.cloud in checks:
+        problems += checks[stack.cloud](stack, instances)
     return problems
+
+
+def _api_access_problems(key: str, cidrs: tuple[str, ...] | None, production: bool) -> list[str]:
+    """Who may reach a managed cluster's API: required, and never the whole internet in production."""
+    if cidrs is None:
+        return [f"{NAMESPACE}:{key}: required: the CIDRs that may reach the Kubernetes API (where pulumi up "
+                "runs), or [] for a private endpoint only"]
+    if production and any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs):
+        return [f"{NAMESPACE}:{key}: the whole internet may not reach a production cluster's API; list the "
+                "CIDRs that need it"]
+    return []
+
+
+def _aws_problems(stack: StackSettings, instances: list[InstanceSettings]) -> list[str]:
+    return _api_access_problems("aws.publicAccessCidrs", stack.aws.public_access_cidrs, stack.production)
+
+
+def _gcp_problems(stack: StackSettings, instances: list[InstanceSettings]) -> list[str]:
+    return []
+
+
+def _azure_problems(stack: StackSettings, instances: list[InstanceSettings]) -> list[str]:
+    return []
 
 
 def _stack_problems(raw_instances: list[Any], instances: list[tuple[int, InstanceSettings]]) -> list[str]:

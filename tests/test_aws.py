@@ -80,8 +80,8 @@ def test_storage_classes_are_encrypted_gp3_with_a_retain_class(stack) -> None:
     _, recording = stack
     classes = {inputs(c)["metadata"]["name"]: inputs(c) for c in of_type(
         recording, "kubernetes:storage.k8s.io/v1:StorageClass")}
-    assert classes["gp3"]["parameters"] == {"type": "gp3", "encrypted": "true"}
-    assert classes["gp3-retain"]["reclaimPolicy"] == "Retain"
+    assert classes["openedx"]["parameters"] == {"type": "gp3", "encrypted": "true"}
+    assert classes["openedx-retain"]["reclaimPolicy"] == "Retain"
 
 
 def test_mysql_is_private_encrypted_and_backed_up_by_environment(stack) -> None:

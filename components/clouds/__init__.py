@@ -17,4 +17,17 @@ def provision(settings: StackSettings) -> Infrastructure:
         from components.clouds.aws import AwsCloud
 
         return AwsCloud("aws", settings, pulumi.Config("aws").require("region")).infrastructure
-    raise ConfigError([f"openedx:cloud: the {settings.cloud!r} adapter is not available yet (use 'local')"])
+    if settings.cloud == "gcp":
+        import pulumi
+
+        from components.clouds.gcp import GcpCloud
+
+        config = pulumi.Config("gcp")
+        return GcpCloud("gcp", settings, config.require("project"), config.require("region")).infrastructure
+    if settings.cloud == "azure":
+        import pulumi
+
+        from components.clouds.azure import AzureCloud
+
+        return AzureCloud("azure", settings, pulumi.Config("azure-native").require("location")).infrastructure
+    raise ConfigError([f"openedx:cloud: unknown cloud {settings.cloud!r}"])

@@ -15,20 +15,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
-from components.infrastructure import InCluster, Infrastructure, InstanceStorage, ManagedEndpoint
+from components.clouds import common
+from components.infrastructure import InCluster, Infrastructure, InstanceStorage, ManagedEndpoint, S3Bucket
 from components.settings import AwsSettings, StackSettings
 
 ZONES = 3
 EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-MYSQL_PARAMETERS = {
-    "character_set_server": "utf8mb4",
-    "collation_server": "utf8mb4_unicode_ci",
-    "require_secure_transport": "0",  # Tutor's settings connect without TLS inside the VPC
-}
-STORAGE_CLASS = "gp3"
-RETAIN_STORAGE_CLASS = "gp3-retain"
+MYSQL_PARAMETERS = {**common.MYSQL_UTF8MB4, "require_secure_transport": "1"}
 
 
 # --- pure helpers ------------------------------------------------------------------------------------------------
@@ -47,15 +41,8 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str, role
     args = ["eks", "get-token", "--cluster-name", cluster_name, "--region", region]
     if role_arn:
         args += ["--role-arn", role_arn]
-    return json.dumps({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
-        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-        "current-context": cluster_name,
-        "users": [{"name": cluster_name, "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws", "args": args}}}],
-    })
+    return common.exec_kubeconfig(cluster_name, endpoint, ca_data, "aws", args,
+                                  install_hint="Install the AWS CLI v2: https://docs.aws.amazon.com/cli/")
 
 
 def irsa_trust_policy(oidc_arn: str, oidc_url: str, namespace: str, service_account: str) -> str:
@@ -104,21 +91,8 @@ def _assume_role_policy(service: str) -> str:
         {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
 
 
-@dataclass(frozen=True)
-class AwsDefaults:
-    """What the environment implies, before the stack's explicit `openedx:aws` overrides."""
-
-    nat_gateways: int
-    multi_az: bool
-    backup_retention_days: int
-    deletion_protection: bool
-    mysql_instance_class: str
-
-
-def environment_defaults(production: bool) -> AwsDefaults:
-    if production:
-        return AwsDefaults(ZONES, True, 35, True, "db.r6g.large")
-    return AwsDefaults(1, False, 7, False, "db.t4g.medium")
+def mysql_instance_class(production: bool) -> str:
+    return "db.r6g.large" if production else "db.t4g.medium"
 
 
 # --- the component -----------------------------------------------------------------------------------------------
@@ -130,16 +104,16 @@ class AwsCloud(pulumi.ComponentResource):
     def __init__(self, name: str, stack: StackSettings, region: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("openedx:clouds:AwsCloud", name, None, opts)
         settings: AwsSettings = stack.aws
-        defaults = environment_defaults(stack.production)
+        defaults = common.environment_defaults(stack.production)
         self._name_prefix = name
         self._production = stack.production
         self._region = region
-        tags = {"openedx:stack": pulumi.get_stack(), "openedx:managed-by": "pulumi"}
+        tags = common.resource_labels()
         # Default providers are disabled: every AWS resource, the instances' buckets included, names this one.
         self._aws = aws.Provider(f"{name}-provider", region=region, opts=pulumi.ResourceOptions(parent=self))
         child = self._opts()
         stateful = self._opts(protect=stack.production)
-        cluster_name = f"{name}-{pulumi.get_stack()}"
+        cluster_name = common.cluster_name(name)
 
         # Network: three zones, public subnets for load balancers, private ones for nodes and databases.
         zones = aws.get_availability_zones_output(state="available",
@@ -165,7 +139,7 @@ class AwsCloud(pulumi.ComponentResource):
                 tags={**tags, **cluster_tag, "kubernetes.io/role/internal-elb": "1"}, opts=child)
             public_subnets.append(public)
             private_subnets.append(private)
-        nat_count = settings.nat_gateways or defaults.nat_gateways
+        nat_count = settings.nat_gateways or (ZONES if defaults.high_availability else 1)
         nats = []
         for index in range(nat_count):
             address = aws.ec2.Eip(f"{name}-nat-{index}", domain="vpc", tags=tags, opts=child)
@@ -268,17 +242,8 @@ class AwsCloud(pulumi.ComponentResource):
             cluster_identifier=cluster_name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[node_group]),
         )
-        for class_name, reclaim in ((STORAGE_CLASS, "Delete"), (RETAIN_STORAGE_CLASS, "Retain")):
-            k8s.storage.v1.StorageClass(
-                f"{name}-{class_name}",
-                metadata={"name": class_name, "annotations": {
-                    "storageclass.kubernetes.io/is-default-class": str(class_name == STORAGE_CLASS).lower()}},
-                provisioner="ebs.csi.aws.com",
-                parameters={"type": "gp3", "encrypted": "true"},
-                reclaim_policy=reclaim,
-                volume_binding_mode="WaitForFirstConsumer",
-                allow_volume_expansion=True,
-                opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ebs]))
+        storage_class, retain_storage_class = common.storage_classes(
+            name, "ebs.csi.aws.com", {"type": "gp3", "encrypted": "true"}, provider, self, depends_on=[ebs])
 
         # MySQL: one RDS server per stack, reachable only from the cluster's nodes.
         mysql = settings.mysql
@@ -290,23 +255,21 @@ class AwsCloud(pulumi.ComponentResource):
             f"{name}-mysql", family="mysql8.4",
             parameters=[aws.rds.ParameterGroupParameterArgs(name=k, value=v) for k, v in MYSQL_PARAMETERS.items()],
             tags=tags, opts=child)
-        admin_password = random.RandomPassword(f"{name}-mysql-admin", length=40, special=False,
-                                               opts=pulumi.ResourceOptions(parent=self)).result
-        multi_az = mysql.multi_az if mysql.multi_az is not None else defaults.multi_az
-        retention = mysql.backup_retention_days or defaults.backup_retention_days
-        deletion_protection = (mysql.deletion_protection if mysql.deletion_protection is not None
-                               else defaults.deletion_protection)
+        admin_password = common.admin_password(name, self)
+        multi_az = common.pick(mysql.multi_az, defaults.high_availability)
+        retention = common.pick(mysql.backup_retention_days, defaults.backup_retention_days)
+        deletion_protection = common.pick(mysql.deletion_protection, defaults.deletion_protection)
         database = aws.rds.Instance(
             f"{name}-mysql",
             engine="mysql",
             engine_version=mysql.engine_version,
             engine_lifecycle_support="open-source-rds-extended-support-disabled",
-            instance_class=mysql.instance_class or defaults.mysql_instance_class,
+            instance_class=mysql.instance_class or mysql_instance_class(stack.production),
             allocated_storage=mysql.allocated_storage,
             max_allocated_storage=mysql.max_allocated_storage,
             storage_type="gp3",
             storage_encrypted=True,
-            username="admin",
+            username=common.ADMIN_USERNAME,
             password=admin_password,
             db_subnet_group_name=db_subnets.name,
             vpc_security_group_ids=[mysql_sg.id],
@@ -323,8 +286,8 @@ class AwsCloud(pulumi.ComponentResource):
             tags=tags,
             opts=stateful,
         )
-        mysql_endpoint = ManagedEndpoint(host=database.address, port=3306, tls=False,
-                                         admin_username=pulumi.Output.from_input("admin"),
+        mysql_endpoint = ManagedEndpoint(host=database.address, port=3306, tls=True,
+                                         admin_username=pulumi.Output.from_input(common.ADMIN_USERNAME),
                                          admin_password=admin_password)
 
         self.infrastructure = Infrastructure(
@@ -332,8 +295,8 @@ class AwsCloud(pulumi.ComponentResource):
             mysql=mysql_endpoint,
             mongodb=InCluster(),  # Amazon DocumentDB lacks features Open edX's modulestore relies on
             redis=InCluster(),
-            storage_class=STORAGE_CLASS,
-            retain_storage_class=RETAIN_STORAGE_CLASS,
+            storage_class=storage_class,
+            retain_storage_class=retain_storage_class,
             object_storage=self.bucket_for,
             data_service_cidrs=(settings.vpc_cidr,),
         )
@@ -392,7 +355,7 @@ class AwsCloud(pulumi.ComponentResource):
                            policy=bucket.arn.apply(bucket_policy_document), opts=opts)
         return InstanceStorage(
             bucket=bucket.bucket,
-            region=self._region,
+            service=S3Bucket(region=self._region),
             service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
         )
 

@@ -11,7 +11,14 @@ import dataclasses
 import pulumi
 
 from components.charts import pinned_image
-from components.infrastructure import InCluster, Infrastructure, InstanceStorage, ManagedEndpoint
+from components.infrastructure import (
+    InCluster,
+    Infrastructure,
+    InstanceStorage,
+    ManagedEndpoint,
+    S3Bucket,
+    StorageService,
+)
 from components.openedx import tutor_config as tc
 from components.openedx.secrets import InstanceSecrets
 from components.provisioning import database_name, user_name
@@ -56,6 +63,14 @@ def mysql_endpoint(
     return "mysql", 3306, APP_DATABASE, APP_USER
 
 
+def object_storage(service: StorageService, s: dict[str, str]) -> tc.ObjectStorage:
+    """The Tutor-side description of the instance's bucket, from the adapter's (resolved values in `s`)."""
+    if isinstance(service, S3Bucket):
+        return tc.S3Storage(bucket=s["bucket"], region=service.region, endpoint_url=service.endpoint_url,
+                            workload_identity=True)
+    raise NotImplementedError(type(service).__name__)
+
+
 def tutor_instance(
     instance: InstanceSettings,
     infrastructure: Infrastructure,
@@ -96,8 +111,7 @@ def tutor_instance(
                 cms_oauth2_secret=s["cms_oauth2_secret"],
                 instance_id=s["instance_id"],
             ),
-            object_storage=None if storage is None else tc.S3Storage(
-                bucket=s["bucket"], region=storage.region, endpoint_url=storage.endpoint_url, workload_identity=True),
+            object_storage=None if storage is None else object_storage(storage.service, s),
             extra_config=dict(instance.tutor_config),
         )
 

@@ -97,6 +97,9 @@ class S3Storage:
     secret_key: str | None = None
 
 
+ObjectStorage = S3Storage
+
+
 @dataclass(frozen=True)
 class TutorInstance:
     """Everything Tutor needs to render one instance's settings; every value already resolved."""
@@ -118,7 +121,7 @@ class TutorInstance:
     meilisearch: MeilisearchEndpoint
     smtp: SmtpEndpoint
     secrets: InstanceSecrets
-    object_storage: S3Storage | None = None  # None: media on the filesystem (a volume mounted by the chart)
+    object_storage: ObjectStorage | None = None  # None: media on the filesystem (a volume mounted by the chart)
     extra_config: Mapping[str, Any] = field(default_factory=dict)  # the operator's `tutorConfig` passthrough
 
 

@@ -1,0 +1,99 @@
+"""What every managed cloud adapter shares: names, what the environment implies, the kubeconfig, StorageClasses.
+
+The per-instance databases on a shared MySQL server are created by `components.provisioning` on every cloud.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+STORAGE_CLASS = "openedx"
+RETAIN_STORAGE_CLASS = "openedx-retain"
+MYSQL_UTF8MB4 = {"character_set_server": "utf8mb4", "collation_server": "utf8mb4_unicode_ci"}
+"""Server defaults every cloud's MySQL gets (Open edX needs 4-byte UTF-8; its tables are created without a
+charset of their own)."""
+T = TypeVar("T")
+ADMIN_USERNAME = "openedx_admin"
+"""The shared MySQL server's admin; its password only ever reaches the `openedx-system` namespace."""
+
+
+def cluster_name(name: str) -> str:
+    """The cluster's (and the shared servers') name: the adapter's name and the stack, so stacks never clash."""
+    return f"{name}-{pulumi.get_stack()}"
+
+
+def resource_labels() -> dict[str, str]:
+    """Labels/tags on every cloud resource. Lowercase keys and values: valid as GCP labels, AWS and Azure tags."""
+    return {"openedx-stack": pulumi.get_stack().lower(), "managed-by": "pulumi"}
+
+
+@dataclass(frozen=True)
+class EnvironmentDefaults:
+    """What `openedx:environment` implies for a cloud's data services, before the stack's explicit overrides."""
+
+    high_availability: bool
+    """Multi-AZ / regional / zone-redundant database, one NAT per zone, spread node pools."""
+    backup_retention_days: int
+    deletion_protection: bool
+    """Also: a final snapshot on deletion, and `protect` on the stateful resources."""
+
+
+def environment_defaults(production: bool) -> EnvironmentDefaults:
+    if production:
+        return EnvironmentDefaults(high_availability=True, backup_retention_days=35, deletion_protection=True)
+    return EnvironmentDefaults(high_availability=False, backup_retention_days=7, deletion_protection=False)
+
+
+def pick(explicit: T | None, default: T) -> T:
+    """The stack's explicit setting if it has one, else the environment's default (False and 0 are explicit)."""
+    return default if explicit is None else explicit
+
+
+def exec_kubeconfig(name: str, server: str, ca_data: str, command: str, args: Sequence[str] = (),
+                    install_hint: str | None = None, provide_cluster_info: bool = False) -> str:
+    """A kubeconfig whose user runs a credential plugin (`aws`, `gke-gcloud-auth-plugin`, `kubelogin`) where
+    `pulumi up` runs: no token is ever stored in the state."""
+    exec_config: dict[str, object] = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": command, "args": list(args),
+        "interactiveMode": "IfAvailable", "provideClusterInfo": provide_cluster_info}
+    if install_hint:
+        exec_config["installHint"] = install_hint
+    return json.dumps({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+        "current-context": name,
+        "users": [{"name": name, "user": {"exec": exec_config}}],
+    })
+
+
+def admin_password(name: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The shared MySQL server's admin password: generated, kept (secret) in the state, never in config."""
+    return random.RandomPassword(f"{name}-mysql-admin", length=40, special=False,
+                                 opts=pulumi.ResourceOptions(parent=parent)).result
+
+
+def storage_classes(name: str, provisioner: str, parameters: Mapping[str, str], provider: k8s.Provider,
+                    parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> tuple[str, str]:
+    """The cluster's default StorageClass (encrypted, expandable, bound where the pod lands) and its twin with
+    reclaim policy Retain for per-instance data in production. Returns their names."""
+    for class_name, reclaim in ((STORAGE_CLASS, "Delete"), (RETAIN_STORAGE_CLASS, "Retain")):
+        k8s.storage.v1.StorageClass(
+            f"{name}-{class_name}",
+            metadata={"name": class_name, "annotations": {
+                "storageclass.kubernetes.io/is-default-class": str(class_name == STORAGE_CLASS).lower()}},
+            provisioner=provisioner,
+            parameters=dict(parameters),
+            reclaim_policy=reclaim,
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on)))
+    return STORAGE_CLASS, RETAIN_STORAGE_CLASS
