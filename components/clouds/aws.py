@@ -10,7 +10,6 @@ import functools
 import ipaddress
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
