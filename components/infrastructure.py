@@ -112,6 +112,16 @@ class ObjectStorage(Protocol):
 
 
 @dataclass(frozen=True)
+class Egress:
+    cidr: str
+    ports: tuple[int, ...]
+
+
+MANAGED_SERVICE_PORTS = (3306, 6378, 6379, 6380, 27017)
+"""MySQL; Redis with TLS on Memorystore, plain, and with TLS on Azure Cache; MongoDB and DocumentDB."""
+
+
+@dataclass(frozen=True)
 class Infrastructure:
     provider: k8s.Provider
     """The explicit Kubernetes provider every Kubernetes resource uses (default providers are disabled)."""
@@ -124,8 +134,9 @@ class Infrastructure:
     """StorageClass with reclaim policy Retain for per-instance data in production; None: use storage_class."""
     object_storage: ObjectStorage | None = None
     """None: media on a volume in the instance's namespace."""
-    data_service_cidrs: tuple[str, ...] = ()
-    """Where managed data services live, for the instances' egress NetworkPolicies."""
+    egress: tuple[Egress, ...] = ()
+    """What instance pods may reach beyond DNS, HTTPS and SMTP: the managed data services' addresses, a
+    metadata server workload identity needs. Becomes the instances' egress NetworkPolicy."""
 
     def storage_class_for(self, production: bool) -> str | None:
         return (self.retain_storage_class or self.storage_class) if production else self.storage_class

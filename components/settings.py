@@ -131,6 +131,9 @@ class Workloads(_Model):
 class Image(_Model):
     repository: str = Field(min_length=1)
     tag: str = Field(min_length=1, pattern=r"^[\w][\w.-]{0,127}$")
+    azure_storage_blob: bool = False
+    """The image was built with `azure-storage-blob` (Tutor's OPENEDX_EXTRA_PIP_REQUIREMENTS): Azure Blob media
+    storage needs it, and the stock image lacks it."""
 
 
 class Images(_Model):

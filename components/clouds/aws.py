@@ -16,7 +16,15 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.clouds import common
-from components.infrastructure import InCluster, Infrastructure, InstanceStorage, ManagedEndpoint, S3Bucket
+from components.infrastructure import (
+    MANAGED_SERVICE_PORTS,
+    Egress,
+    InCluster,
+    Infrastructure,
+    InstanceStorage,
+    ManagedEndpoint,
+    S3Bucket,
+)
 from components.settings import AwsSettings, StackSettings
 
 ZONES = 3
@@ -297,7 +305,7 @@ class AwsCloud(pulumi.ComponentResource):
             storage_class=storage_class,
             retain_storage_class=retain_storage_class,
             object_storage=self.bucket_for,
-            data_service_cidrs=(settings.vpc_cidr,),
+            egress=(Egress(settings.vpc_cidr, MANAGED_SERVICE_PORTS),),
         )
         self.register_outputs({"clusterName": cluster.name, "vpcId": vpc.id, "mysqlAddress": database.address})
 

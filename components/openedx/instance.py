@@ -74,7 +74,7 @@ class Instance(pulumi.ComponentResource):
             f"{name}-foundation", NAMESPACE_CHART, ns,
             pulumi.Output.from_input(storage.service_account_annotations if storage else {}).apply(
                 lambda annotations: values.namespace_values(
-                    instance, args.routing, annotations, infrastructure.data_service_cidrs)),
+                    instance, args.routing, annotations, infrastructure.egress)),
             child, depends_on=[namespace],
         )
         data_services: list[pulumi.Resource] = [foundation]

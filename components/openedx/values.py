@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART, chart_digest
+from components.infrastructure import Egress
 from components.openedx.tutor import RenderedSettings
 from components.platform import Routing
 from components.settings import Environment, FixedWorkload, Image, InstanceSettings, StackSettings, Workload
@@ -68,7 +69,7 @@ def namespace_values(
     instance: InstanceSettings,
     routing: Routing,
     service_account_annotations: dict[str, Any],
-    data_service_cidrs: tuple[str, ...],
+    egress: tuple[Egress, ...],
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         "global": _global(instance),
@@ -77,7 +78,7 @@ def namespace_values(
             "ingressController": {
                 "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": routing.controller_namespace}},
             },
-            "extraEgress": [{"cidr": cidr, "ports": list(MANAGED_SERVICE_PORTS)} for cidr in data_service_cidrs],
+            "extraEgress": [{"cidr": rule.cidr, "ports": list(rule.ports)} for rule in egress],
             "monitoring": {
                 "enabled": routing.monitoring_namespace is not None,
                 "namespaceSelector": {
@@ -91,7 +92,6 @@ def namespace_values(
     return values
 
 
-MANAGED_SERVICE_PORTS = (3306, 27017, 6379)
 
 
 def services_values(
