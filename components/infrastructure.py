@@ -42,8 +42,9 @@ class CacheEndpoint:
     port: pulumi.Input[int]
     password: pulumi.Output[str]
     """Secret. Reaches only the instance's settings Secret."""
-    username: str = "default"
-    """Redis 6 ACL user the password belongs to; Tutor drops credentials unless both are set."""
+    username: str = ""
+    """Empty: AUTH with the password alone, what ElastiCache auth tokens, Memorystore AUTH strings and Azure access
+    keys expect. Otherwise a Redis 6 ACL user."""
     ca_certificate: pulumi.Output[str] | None = None
     """PEM of the server's CA when it is not publicly trusted (Memorystore); None: the system trust store."""
 

@@ -34,7 +34,7 @@ RESTRICTED = {
 # The script reads everything from the environment: no credential is ever part of the Job's spec.
 PROVISION_SCRIPT = """set -eu
 export MYSQL_PWD="$ADMIN_PASSWORD"
-mysql --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user="$ADMIN_USER" --connect-timeout=20 <<SQL
+mysql --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user="$ADMIN_USER" --ssl-mode="$SSL_MODE" --connect-timeout=20 <<SQL
 CREATE DATABASE IF NOT EXISTS \\`$DATABASE\\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS '$APP_USER'@'%' IDENTIFIED BY '$APP_PASSWORD';
 ALTER USER '$APP_USER'@'%' IDENTIFIED BY '$APP_PASSWORD';
@@ -118,6 +118,8 @@ class SharedMysql(pulumi.ComponentResource):
                         "env": [
                             env("MYSQL_HOST", self.server.host),
                             env("MYSQL_PORT", str(self.server.port)),
+                            # A managed server takes TLS connections only; fail rather than fall back to plain.
+                            env("SSL_MODE", "REQUIRED" if self.server.tls else "PREFERRED"),
                             env("ADMIN_USER", secret=ADMIN_SECRET, key="username"),
                             env("ADMIN_PASSWORD", secret=ADMIN_SECRET, key="password"),
                             env("DATABASE", database),

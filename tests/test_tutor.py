@@ -33,6 +33,8 @@ from tutor import utils as tutor_utils
 from components.openedx import tutor, tutor_plugin
 from components.openedx.tutor import (
     OWNED_KEYS,
+    AzureBlobStorage,
+    GcsStorage,
     InstanceSecrets,
     MeilisearchEndpoint,
     MongodbEndpoint,
@@ -47,6 +49,7 @@ from components.openedx.tutor import (
     render_many,
     tutor_config,
 )
+from components.openedx.tutor_config import ObjectStorage
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS_FILES = {
@@ -65,7 +68,8 @@ def make(rsa_pem: str) -> Callable[..., TutorInstance]:
     """A realistic instance; `i` makes every host, name and password distinct."""
 
     def build(
-        i: int = 1, plugins: tuple[str, ...] = ("forum", "mfe"), object_storage: S3Storage | None = None, **changes: Any
+        i: int = 1, plugins: tuple[str, ...] = ("forum", "mfe"), object_storage: ObjectStorage | None = None,
+        **changes: Any
     ) -> TutorInstance:
         lms = f"learn{i}.example.org"
         instance = TutorInstance(
@@ -195,7 +199,6 @@ SECRET_FIELDS = [
     "secrets.instance_id",
     "mysql.password",
     "mongodb.password",
-    "redis.password",
     "meilisearch.master_key",
 ]
 
@@ -219,6 +222,15 @@ def test_non_alphanumeric_secret_is_refused_naming_the_field(
         ({"mysql": MysqlEndpoint("db", True, "d", "u", "p")}, "mysql.port"),
         ({"smtp": SmtpEndpoint("smtp", 25, "u", 'pw"x')}, "smtp.password"),
         ({"redis": RedisEndpoint("redis", 6379, "", "onlypw")}, "redis.username"),
+        ({"redis": RedisEndpoint("redis", 6379, "default", "pass word")}, "redis.password"),
+        ({"redis": RedisEndpoint("redis", 6379, "default", "ab{{cd}}")}, "redis.password"),
+        ({"redis": RedisEndpoint("cache", 6380, tls=True)}, "redis.password"),
+        ({"redis": RedisEndpoint("cache", 6380, "default", "p", True, "not a cert")}, "redis.ca_certificate"),
+        ({"mysql": MysqlEndpoint("db", 3306, "d", "u", "p", "yes")}, "mysql.tls"),  # type: ignore[arg-type]
+        ({"object_storage": GcsStorage("acme1-media", "proj", "not an email")}, "object_storage.signer_email"),
+        ({"object_storage": AzureBlobStorage("Media", "acct", "key")}, "object_storage.container"),
+        ({"object_storage": AzureBlobStorage("media", "Bad-Account", "key")}, "object_storage.account_name"),
+        ({"object_storage": AzureBlobStorage("media", "acct", 'k"ey')}, "object_storage.account_key"),
         (
             {"meilisearch": MeilisearchEndpoint("http://m:7700", "https://m.example.org", "k", "not-a-uuid")},
             "api_key_uid",
@@ -442,6 +454,96 @@ def test_s3_compatible_service_with_static_keys(make: Callable[..., TutorInstanc
     assert "AWS_ACCESS_KEY_ID = None" not in production
     assert 'AWS_ACCESS_KEY_ID: "AKIAEXAMPLE"' in settings.files["lms.env.yml"]
     assert 'AWS_SECRET_ACCESS_KEY: "wJalr/K7MDENG+bPxRfiCY="' in settings.files["cms.env.yml"]
+
+
+def run_our_settings(production: str, namespace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Execute our plugin's block of a rendered production.py against stand-ins for what precedes it there (Tutor's
+    and edx-platform's settings): it must be valid Python that produces the settings asserted."""
+    start = production.index("# --- openedx-k8s (plugin")
+    block = production[start:production.index("# --- end of openedx-k8s ---", start)]
+    redis = "redis://@redis:6379/1"
+    scope: dict[str, Any] = {
+        "os": os,
+        "CACHES": {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis},
+                   "loc_cache": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        "DATABASES": {"default": {"ENGINE": "django.db.backends.mysql"},
+                      "read_replica": {"ENGINE": "django.db.backends.mysql"}},
+        "STORAGES": {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}},
+        "MEDIA_ROOT": "/openedx/media/",
+        "VIDEO_IMAGE_SETTINGS": {}, "VIDEO_TRANSCRIPTS_SETTINGS": {},
+        "GRADES_DOWNLOAD": {"STORAGE_KWARGS": {"location": "/openedx/data/grades"}},
+        "OPENEDX_LEARNING": {"MEDIA": {"OPTIONS": {"location": "/openedx/media-private/openedx-learning"}}},
+        **(namespace or {}),
+    }
+    exec(compile(block, "production.py", "exec"), scope)
+    return scope
+
+
+def test_managed_mysql_is_reached_over_tls(make: Callable[..., TutorInstance]) -> None:
+    mysql = MysqlEndpoint("db.example.internal", 3306, "openedx_acme1", "openedx_acme1", "Mysql1Pw7x", tls=True)
+    settings = run_our_settings(render(make(mysql=mysql)).files["lms-settings-production.py"])
+    assert all(db["OPTIONS"]["ssl_mode"] == "REQUIRED" for db in settings["DATABASES"].values())
+    plain = run_our_settings(render(make()).files["lms-settings-production.py"])
+    assert "ssl_mode" not in plain["DATABASES"]["read_replica"].get("OPTIONS", {})
+
+
+CA = "-----BEGIN CERTIFICATE-----\nMIIBmock+/=\n-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize(("ca", "username"), [("", ""), (CA, "default")])
+def test_managed_redis_is_reached_over_tls_with_encoded_credentials(
+    make: Callable[..., TutorInstance], ca: str, username: str
+) -> None:
+    import ssl
+    from urllib.parse import parse_qs, urlsplit
+
+    redis = RedisEndpoint("cache.example.internal", 6380, username, "Az+Key/w@=", tls=True, ca_certificate=ca)
+    rendered = render(make(redis=redis))
+    for variant in ("lms", "cms"):
+        settings = run_our_settings(rendered.files[f"{variant}-settings-production.py"])
+        root = f"rediss://{username}:Az%2BKey%2Fw%40%3D@cache.example.internal:6380"
+        assert settings["CACHES"]["default"]["LOCATION"] == root + "/1"
+        pem = ca.rstrip("\n")  # Jinja drops the final newline; the PEM is still complete
+        expected_tls = {"ssl_cert_reqs": ssl.CERT_REQUIRED, **({"ssl_ca_data": pem} if ca else {})}
+        assert settings["CACHES"]["default"]["OPTIONS"]["CONNECTION_POOL_KWARGS"] == expected_tls
+        assert "OPTIONS" not in settings["CACHES"]["loc_cache"]
+        assert settings["BROKER_URL"] == root + "/0" and settings["BROKER_USE_SSL"] == expected_tls
+        event_bus = urlsplit(settings["EVENT_BUS_REDIS_CONNECTION_URL"])
+        assert event_bus.scheme == "rediss" and event_bus.path == "/"
+        assert parse_qs(event_bus.query) == {"ssl_cert_reqs": ["required"], **({"ssl_ca_data": [pem]} if ca else {})}
+
+
+def test_gcs_with_workload_identity_signs_urls_through_iam(make: Callable[..., TutorInstance]) -> None:
+    storage = GcsStorage("acme1-media", "acme-project", "acme1-media@acme-project.iam.gserviceaccount.com")
+    rendered = render(make(object_storage=storage))
+    settings = run_our_settings(rendered.files["lms-settings-production.py"])
+    assert settings["STORAGES"]["default"]["BACKEND"] == "storages.backends.gcloud.GoogleCloudStorage"
+    assert settings["GS_BUCKET_NAME"] == "acme1-media" and settings["GS_PROJECT_ID"] == "acme-project"
+    assert settings["GS_IAM_SIGN_BLOB"] is True and settings["GS_SA_EMAIL"] == storage.signer_email
+    assert settings["GS_DEFAULT_ACL"] is None and settings["GS_QUERYSTRING_AUTH"] is True
+    assert settings["ORA2_FILEUPLOAD_BACKEND"] == "django"
+    grades = settings["GRADES_DOWNLOAD"]["STORAGE_KWARGS"]
+    assert grades == {"bucket_name": "acme1-media", "location": "openedx/data/grades"}
+    assert not [name for name in settings if name.startswith("AWS_")] and "S3Boto3Storage" not in everything(rendered)
+
+
+def test_azure_blob_with_the_instance_account_key(make: Callable[..., TutorInstance]) -> None:
+    storage = AzureBlobStorage("openedx", "oxacme1abc", "S3cr3t+Key/Base64==")
+    rendered = render(make(object_storage=storage))
+    settings = run_our_settings(rendered.files["cms-settings-production.py"])
+    assert settings["STORAGES"]["default"]["BACKEND"] == "storages.backends.azure_storage.AzureStorage"
+    assert (settings["AZURE_ACCOUNT_NAME"], settings["AZURE_CONTAINER"]) == ("oxacme1abc", "openedx")
+    assert settings["AZURE_ACCOUNT_KEY"] == "S3cr3t+Key/Base64==" and settings["AZURE_URL_EXPIRATION_SECS"] == 3600
+    assert settings["ORA2_FILEUPLOAD_BACKEND"] == "django"
+    # django-storages refuses options a backend does not know: Azure's takes the container, not a bucket_name.
+    assert settings["OPENEDX_LEARNING"]["MEDIA"]["OPTIONS"] == {
+        "azure_container": "openedx", "location": "openedx/media-private/openedx-learning"}
+    assert "S3Boto3Storage" not in everything(rendered)
+
+
+@pytest.mark.parametrize("backend", sorted(tutor_plugin.STORAGE_CLASSES))
+def test_storage_classes_match_the_patch(backend: str) -> None:
+    assert f'"{tutor_plugin.STORAGE_CLASSES[backend]}"' in tutor_plugin.PATCHES["openedx-common-settings"]
 
 
 def test_no_s3_without_object_storage(make: Callable[..., TutorInstance]) -> None:

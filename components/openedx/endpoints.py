@@ -7,14 +7,20 @@ In-cluster services run in the instance's namespace under the service names Tuto
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
 from components.charts import pinned_image
 from components.infrastructure import (
+    AzureContainer,
+    CacheEndpoint,
+    GcsBucket,
     InCluster,
     Infrastructure,
     InstanceStorage,
+    ManagedCache,
     ManagedEndpoint,
     S3Bucket,
     StorageService,
@@ -28,6 +34,13 @@ APP_VALUES = "charts/openedx/values.yaml"
 MFE_VALUES = "charts/openedx/charts/mfe/values.yaml"
 APP_DATABASE = "openedx"
 APP_USER = "openedx"
+
+
+def managed_cache(infrastructure: Infrastructure, instance: str, parent: pulumi.Resource) -> CacheEndpoint | None:
+    """The instance's own managed Redis, created under `parent`; None when it runs its own in the cluster."""
+    if isinstance(infrastructure.redis, ManagedCache):
+        return infrastructure.redis.create(instance, parent)
+    return None
 
 
 def in_cluster_services(infrastructure: Infrastructure) -> frozenset[str]:
@@ -55,20 +68,51 @@ def _image(image: Image | None, default: str) -> str:
 
 def mysql_endpoint(
     instance: InstanceSettings, infrastructure: Infrastructure
-) -> tuple[pulumi.Input[str], int, str, str]:
-    """Host, port, database and user of the instance's MySQL: its own server, or its database on the shared one."""
+) -> tuple[pulumi.Input[str], int, str, str, bool]:
+    """Host, port, database, user and TLS of the instance's MySQL: its own server, or its database on the shared
+    one."""
     if isinstance(infrastructure.mysql, ManagedEndpoint):
         return (infrastructure.mysql.host, infrastructure.mysql.port, database_name(instance.name),
-                user_name(instance.name))
-    return "mysql", 3306, APP_DATABASE, APP_USER
+                user_name(instance.name), infrastructure.mysql.tls)
+    return "mysql", 3306, APP_DATABASE, APP_USER, False
 
 
-def object_storage(service: StorageService, s: dict[str, str]) -> tc.ObjectStorage:
+def object_storage(service: StorageService, s: Mapping[str, Any]) -> tc.ObjectStorage:
     """The Tutor-side description of the instance's bucket, from the adapter's (resolved values in `s`)."""
     if isinstance(service, S3Bucket):
         return tc.S3Storage(bucket=s["bucket"], region=service.region, endpoint_url=service.endpoint_url,
                             workload_identity=True)
-    raise NotImplementedError(type(service).__name__)
+    if isinstance(service, GcsBucket):
+        return tc.GcsStorage(bucket=s["bucket"], project=service.project, signer_email=s["storage_identity"])
+    return tc.AzureBlobStorage(container=s["bucket"], account_name=s["storage_identity"],
+                               account_key=s["storage_key"])
+
+
+def _storage_inputs(storage: InstanceStorage | None) -> dict[str, pulumi.Input[str]]:
+    """The storage values that are Outputs: the bucket, and the identity (and key) the service names."""
+    if storage is None:
+        return {"bucket": "", "storage_identity": "", "storage_key": ""}
+    service = storage.service
+    if isinstance(service, GcsBucket):
+        return {"bucket": storage.bucket, "storage_identity": service.signer_email, "storage_key": ""}
+    if isinstance(service, AzureContainer):
+        return {"bucket": storage.bucket, "storage_identity": service.account_name, "storage_key": service.account_key}
+    return {"bucket": storage.bucket, "storage_identity": "", "storage_key": ""}
+
+
+def redis_endpoint(cache: CacheEndpoint | None, s: Mapping[str, Any]) -> tc.RedisEndpoint:
+    """The instance's own in-cluster Redis, or its managed cache (TLS, AUTH)."""
+    if cache is None:
+        return tc.RedisEndpoint("redis", 6379)
+    return tc.RedisEndpoint(s["redis_host"], int(s["redis_port"]), username=cache.username,
+                            password=s["redis_password"], tls=True, ca_certificate=s["redis_ca"])
+
+
+def _cache_inputs(cache: CacheEndpoint | None) -> dict[str, pulumi.Input[Any]]:
+    if cache is None:
+        return {"redis_host": "", "redis_port": 0, "redis_password": "", "redis_ca": ""}
+    return {"redis_host": cache.host, "redis_port": cache.port, "redis_password": cache.password,
+            "redis_ca": cache.ca_certificate if cache.ca_certificate is not None else ""}
 
 
 def tutor_instance(
@@ -76,13 +120,17 @@ def tutor_instance(
     infrastructure: Infrastructure,
     secrets: InstanceSecrets,
     storage: InstanceStorage | None,
+    cache: CacheEndpoint | None,
 ) -> pulumi.Output[tc.TutorInstance]:
-    if not isinstance(infrastructure.mongodb, InCluster) or not isinstance(infrastructure.redis, InCluster):
-        raise ValueError("managed MongoDB and Redis are not supported: their TLS settings patch is not written yet")
-    scheme = "https" if instance.https else "http"
-    mysql_host, mysql_port, database, user = mysql_endpoint(instance, infrastructure)
+    """Every value Tutor needs, resolved: the instance's settings, its data services and its generated secrets.
 
-    def build(s: dict[str, str]) -> tc.TutorInstance:
+    `cache` is the instance's managed Redis (None: its own in-cluster one)."""
+    if not isinstance(infrastructure.mongodb, InCluster):
+        raise ValueError("a managed MongoDB is not supported: its TLS settings patch is not written yet")
+    scheme = "https" if instance.https else "http"
+    mysql_host, mysql_port, database, user, mysql_tls = mysql_endpoint(instance, infrastructure)
+
+    def build(s: dict[str, Any]) -> tc.TutorInstance:
         return tc.TutorInstance(
             name=instance.name,
             lms_host=instance.lms_host,
@@ -95,9 +143,9 @@ def tutor_instance(
             openedx_image=_image(instance.images.openedx, pinned_image(APP_VALUES, "global", "openedxImage")),
             mfe_image=_image(instance.images.mfe, pinned_image(MFE_VALUES, "image")),
             plugins=instance.plugins,
-            mysql=tc.MysqlEndpoint(s["mysql_host"], mysql_port, database, user, s["mysql_password"]),
+            mysql=tc.MysqlEndpoint(s["mysql_host"], mysql_port, database, user, s["mysql_password"], tls=mysql_tls),
             mongodb=tc.MongodbEndpoint("mongodb", 27017, APP_DATABASE, APP_USER, s["mongodb_password"]),
-            redis=tc.RedisEndpoint("redis", 6379),
+            redis=redis_endpoint(cache, s),
             meilisearch=tc.MeilisearchEndpoint(
                 url="http://meilisearch:7700",
                 public_url=f"{scheme}://{instance.meilisearch_host}",
@@ -120,5 +168,6 @@ def tutor_instance(
     return pulumi.Output.all(
         **{name: getattr(secrets, name) for name in sorted(wanted)},
         mysql_host=mysql_host,
-        bucket=storage.bucket if storage is not None else "",
+        **_storage_inputs(storage),
+        **_cache_inputs(cache),
     ).apply(build)

@@ -69,6 +69,7 @@ class Instance(pulumi.ComponentResource):
         storage = None if infrastructure.object_storage is None else infrastructure.object_storage(
             name, values.namespace_name(instance), values.SERVICE_ACCOUNT, list(instance.public_hosts.values()), self)
         media_volume = storage is None
+        cache = endpoints.managed_cache(infrastructure, name, self)
 
         foundation = self._release(
             f"{name}-foundation", NAMESPACE_CHART, ns,
@@ -95,7 +96,7 @@ class Instance(pulumi.ComponentResource):
                 child, depends_on=[foundation, credentials], timeout=SERVICES_RELEASE_TIMEOUT,
             ))
 
-        rendered = endpoints.tutor_instance(instance, infrastructure, generated, storage).apply(render)
+        rendered = endpoints.tutor_instance(instance, infrastructure, generated, storage, cache).apply(render)
         settings_secret = k8s.core.v1.Secret(
             f"{name}-settings",
             metadata=k8s.meta.v1.ObjectMetaArgs(

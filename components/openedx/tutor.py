@@ -50,6 +50,8 @@ from tutor.plugins import v1 as tutor_plugins_v1
 from components.openedx import tutor_plugin
 from components.openedx.tutor_config import (
     OWNED_KEYS,
+    AzureBlobStorage,
+    GcsStorage,
     InstanceSecrets,
     MeilisearchEndpoint,
     MongodbEndpoint,
@@ -63,6 +65,8 @@ from components.openedx.tutor_config import (
 
 __all__ = [
     "OWNED_KEYS",
+    "AzureBlobStorage",
+    "GcsStorage",
     "InitTask",
     "InstanceSecrets",
     "MeilisearchEndpoint",

@@ -33,6 +33,7 @@ class MysqlEndpoint:
     database: str
     username: str
     password: str
+    tls: bool = False  # the server requires TLS (a managed server); in-cluster MySQL is reached without
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,11 @@ class MongodbEndpoint:
 class RedisEndpoint:
     host: str
     port: int
-    username: str = ""  # password-only Redis needs "default": Tutor drops credentials unless both are set
+    username: str = ""  # password-only Redis needs "default" (Tutor drops credentials unless both are set), except
+    # with tls, where our plugin writes the URLs and a password alone means AUTH <password>
     password: str = ""
+    tls: bool = False  # a managed Redis: TLS only (rediss://), certificate verified
+    ca_certificate: str = ""  # PEM of the server's CA when it is not publicly trusted
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ class InstanceSecrets:
 
 @dataclass(frozen=True)
 class S3Storage:
-    """The instance's bucket. Either workload identity (no keys in settings) or a static key pair."""
+    """The instance's S3 (or S3-compatible) bucket. Either workload identity (no keys in settings) or a static key
+    pair."""
 
     bucket: str
     region: str = ""
@@ -97,7 +102,26 @@ class S3Storage:
     secret_key: str | None = None
 
 
-ObjectStorage = S3Storage
+@dataclass(frozen=True)
+class GcsStorage:
+    """The instance's Cloud Storage bucket through Workload Identity; URLs signed by `signer_email` (IAM signBlob)."""
+
+    bucket: str
+    project: str
+    signer_email: str
+
+
+@dataclass(frozen=True)
+class AzureBlobStorage:
+    """The instance's Blob container, in a storage account of its own whose key signs the URLs (needs an image
+    with azure-storage-blob)."""
+
+    container: str
+    account_name: str
+    account_key: str
+
+
+ObjectStorage = S3Storage | GcsStorage | AzureBlobStorage
 
 
 @dataclass(frozen=True)
@@ -210,6 +234,7 @@ _IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 _PLUGIN = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _TUTOR_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END [A-Z ]*PRIVATE KEY-----\n?")
+_CERTIFICATES = re.compile(r"(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?)+")
 
 Check = Callable[[Any], str | None]
 """Returns what is wrong with a value, or None."""
@@ -257,7 +282,15 @@ _url = _matching(_URL, "an http(s) URL without quotes, spaces, braces or '$'")
 _identifier = _matching(_IDENTIFIER, "letters, digits, '_', '.' or '-'")
 _image = _matching(_IMAGE, "an image reference (repository:tag)")
 _pem = _matching(_PEM, "a PEM private key")
-_bucket = _matching(re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"), "an S3 bucket name")
+_certificate = _matching(_CERTIFICATES, "PEM certificates")
+_bucket = _matching(re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]"), "a bucket name")
+_container = _matching(re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]"), "an Azure container name")
+_account_name = _matching(re.compile(r"[a-z0-9]{3,24}"), "an Azure storage account name")
+_email = _matching(re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+"), "a service account e-mail")
+
+
+def _optional_certificate(value: Any) -> str | None:
+    return None if value == "" else _certificate(value)
 
 
 def _nonempty_identifier(value: Any) -> str | None:
@@ -313,6 +346,7 @@ def _database_checks(mysql: MysqlEndpoint, mongo: MongodbEndpoint) -> Iterator[t
         ("mysql.database", mysql.database, _nonempty_identifier),
         ("mysql.username", mysql.username, _nonempty_identifier),
         ("mysql.password", mysql.password, _secret),
+        ("mysql.tls", mysql.tls, _flag),
         ("mongodb.host", mongo.host, _required_text),
         ("mongodb.port", mongo.port, _port),
         ("mongodb.database", mongo.database, _nonempty_identifier),
@@ -331,7 +365,9 @@ def _service_checks(
         ("redis.host", redis.host, _required_text),
         ("redis.port", redis.port, _port),
         ("redis.username", redis.username, _identifier),
-        ("redis.password", redis.password, _optional_secret),
+        ("redis.password", redis.password, _optional_credential),
+        ("redis.tls", redis.tls, _flag),
+        ("redis.ca_certificate", redis.ca_certificate, _optional_certificate),
         ("meilisearch.url", meili.url, _url),
         ("meilisearch.public_url", meili.public_url, _url),
         ("meilisearch.master_key", meili.master_key, _secret),
@@ -346,7 +382,21 @@ def _service_checks(
     ]
 
 
-def _storage_checks(storage: S3Storage) -> Iterator[tuple[str, Any, Check]]:
+def _storage_checks(storage: ObjectStorage) -> Iterator[tuple[str, Any, Check]]:
+    if isinstance(storage, GcsStorage):
+        yield from [
+            ("object_storage.bucket", storage.bucket, _bucket),
+            ("object_storage.project", storage.project, _nonempty_identifier),
+            ("object_storage.signer_email", storage.signer_email, _email),
+        ]
+        return
+    if isinstance(storage, AzureBlobStorage):
+        yield from [
+            ("object_storage.container", storage.container, _container),
+            ("object_storage.account_name", storage.account_name, _account_name),
+            ("object_storage.account_key", storage.account_key, _credential),
+        ]
+        return
     yield from [
         ("object_storage.bucket", storage.bucket, _bucket),
         ("object_storage.region", storage.region, _identifier),
@@ -363,12 +413,14 @@ def _storage_checks(storage: S3Storage) -> Iterator[tuple[str, Any, Check]]:
 
 def _rule_problems(instance: TutorInstance) -> Iterator[str]:
     """Combinations the field checks cannot see."""
-    if instance.redis.password and not instance.redis.username:
+    if instance.redis.password and not instance.redis.username and not instance.redis.tls:
         yield 'redis.username: must be set (e.g. "default") with a password; Tutor drops credentials without one'
     if instance.smtp.use_tls is True and instance.smtp.use_ssl is True:
         yield "smtp.use_ssl: use_tls and use_ssl are exclusive"
+    if instance.redis.tls and not instance.redis.password:
+        yield "redis.password: a managed Redis (tls) is reached with AUTH; the password must be set"
     storage = instance.object_storage
-    if storage is not None and storage.workload_identity and (storage.access_key or storage.secret_key):
+    if isinstance(storage, S3Storage) and storage.workload_identity and (storage.access_key or storage.secret_key):
         yield "object_storage.access_key: static keys are not used with workload identity; leave them unset"
     for index, plugin in enumerate(instance.plugins):
         if not isinstance(plugin, str) or not _PLUGIN.fullmatch(plugin):
@@ -446,6 +498,7 @@ def _mysql(mysql: MysqlEndpoint) -> dict[str, Any]:
         # Empty, not absent: absent, base.yml would generate a random root password (used by mysql.sh only).
         "MYSQL_ROOT_USERNAME": "",
         "MYSQL_ROOT_PASSWORD": "",
+        tutor_plugin.MYSQL_TLS: mysql.tls,
     }
 
 
@@ -468,6 +521,8 @@ def _redis(redis: RedisEndpoint) -> dict[str, Any]:
         "REDIS_PORT": redis.port,
         "REDIS_USERNAME": redis.username,
         "REDIS_PASSWORD": redis.password,
+        tutor_plugin.REDIS_TLS: redis.tls,
+        tutor_plugin.REDIS_CA_CERTIFICATE: redis.ca_certificate,
     }
 
 
@@ -504,24 +559,45 @@ def _secrets(instance: TutorInstance) -> dict[str, Any]:
     }
 
 
-def _storage(storage: S3Storage | None) -> dict[str, Any]:
-    keys = _static_keys(storage)
-    return {
-        tutor_plugin.S3_BUCKET: storage.bucket if storage else "",
-        tutor_plugin.S3_REGION: storage.region if storage else "",
-        tutor_plugin.S3_ENDPOINT_URL: (storage and storage.endpoint_url) or "",
-        tutor_plugin.S3_CUSTOM_DOMAIN: (storage and storage.custom_domain) or "",
-        tutor_plugin.S3_WORKLOAD_IDENTITY: bool(storage and storage.workload_identity),
-        # Tutor's own keys, rendered as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in lms/cms.env.yml.
-        "OPENEDX_AWS_ACCESS_KEY": keys[0],
-        "OPENEDX_AWS_SECRET_ACCESS_KEY": keys[1],
-    }
+def _storage(storage: ObjectStorage | None) -> dict[str, Any]:
+    """Our plugin's storage keys (all of them, empty when unused) and Tutor's S3 key pair."""
+    config: dict[str, Any] = {**{key: tutor_plugin.DEFAULTS[key] for key in _STORAGE_KEYS},
+                              "OPENEDX_AWS_ACCESS_KEY": "", "OPENEDX_AWS_SECRET_ACCESS_KEY": ""}
+    if isinstance(storage, S3Storage):
+        config |= {
+            tutor_plugin.STORAGE_BACKEND: "s3",
+            tutor_plugin.STORAGE_BUCKET: storage.bucket,
+            tutor_plugin.S3_REGION: storage.region,
+            tutor_plugin.S3_ENDPOINT_URL: storage.endpoint_url or "",
+            tutor_plugin.S3_CUSTOM_DOMAIN: storage.custom_domain or "",
+            tutor_plugin.S3_WORKLOAD_IDENTITY: storage.workload_identity,
+        }
+        if not storage.workload_identity:
+            # Tutor's own keys, rendered as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in lms/cms.env.yml.
+            config |= {"OPENEDX_AWS_ACCESS_KEY": storage.access_key or "",
+                       "OPENEDX_AWS_SECRET_ACCESS_KEY": storage.secret_key or ""}
+    elif isinstance(storage, GcsStorage):
+        config |= {
+            tutor_plugin.STORAGE_BACKEND: "gcs",
+            tutor_plugin.STORAGE_BUCKET: storage.bucket,
+            tutor_plugin.GCS_PROJECT: storage.project,
+            tutor_plugin.GCS_SIGNER_EMAIL: storage.signer_email,
+        }
+    elif isinstance(storage, AzureBlobStorage):
+        config |= {
+            tutor_plugin.STORAGE_BACKEND: "azure",
+            tutor_plugin.STORAGE_BUCKET: storage.container,
+            tutor_plugin.AZURE_ACCOUNT_NAME: storage.account_name,
+            tutor_plugin.AZURE_ACCOUNT_KEY: storage.account_key,
+        }
+    return config
 
 
-def _static_keys(storage: S3Storage | None) -> tuple[str, str]:
-    if storage is None or storage.workload_identity:
-        return "", ""
-    return storage.access_key or "", storage.secret_key or ""
+_STORAGE_KEYS = (
+    tutor_plugin.STORAGE_BACKEND, tutor_plugin.STORAGE_BUCKET, tutor_plugin.S3_REGION, tutor_plugin.S3_ENDPOINT_URL,
+    tutor_plugin.S3_CUSTOM_DOMAIN, tutor_plugin.S3_WORKLOAD_IDENTITY, tutor_plugin.GCS_PROJECT,
+    tutor_plugin.GCS_SIGNER_EMAIL, tutor_plugin.AZURE_ACCOUNT_NAME, tutor_plugin.AZURE_ACCOUNT_KEY,
+)
 
 
 def _mfe(instance: TutorInstance) -> dict[str, Any]:

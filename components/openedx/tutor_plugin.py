@@ -21,29 +21,49 @@ PREFIX = NAME.upper() + "_"
 """Tutor prefixes a v0 plugin's `defaults` keys with its upper-cased name."""
 
 # Our config keys, full Tutor names (the patches below spell them out; a test checks both agree).
-# Empty values switch the matching patch off, so an instance without object storage gets no S3 line at all.
-S3_BUCKET = "KUBERNETES_S3_BUCKET"
+# Empty values switch the matching patch off, so an instance without object storage gets no storage line at all.
+STORAGE_BACKEND = "KUBERNETES_STORAGE_BACKEND"  # "" (media on a volume), "s3", "gcs" or "azure"
+STORAGE_BUCKET = "KUBERNETES_STORAGE_BUCKET"  # the bucket; for Azure, the container
 S3_REGION = "KUBERNETES_S3_REGION"
 S3_ENDPOINT_URL = "KUBERNETES_S3_ENDPOINT_URL"
 S3_CUSTOM_DOMAIN = "KUBERNETES_S3_CUSTOM_DOMAIN"
 S3_WORKLOAD_IDENTITY = "KUBERNETES_S3_WORKLOAD_IDENTITY"
+GCS_PROJECT = "KUBERNETES_GCS_PROJECT"
+GCS_SIGNER_EMAIL = "KUBERNETES_GCS_SIGNER_EMAIL"
+AZURE_ACCOUNT_NAME = "KUBERNETES_AZURE_ACCOUNT_NAME"
+AZURE_ACCOUNT_KEY = "KUBERNETES_AZURE_ACCOUNT_KEY"
+MYSQL_TLS = "KUBERNETES_MYSQL_TLS"
+REDIS_TLS = "KUBERNETES_REDIS_TLS"
+REDIS_CA_CERTIFICATE = "KUBERNETES_REDIS_CA_CERTIFICATE"
 MEILISEARCH_UPSTREAM = "KUBERNETES_MEILISEARCH_UPSTREAM"
 
+FLAGS = (S3_WORKLOAD_IDENTITY, MYSQL_TLS, REDIS_TLS)
 CONFIG_KEYS: tuple[str, ...] = (
-    S3_BUCKET,
+    STORAGE_BACKEND,
+    STORAGE_BUCKET,
     S3_REGION,
     S3_ENDPOINT_URL,
     S3_CUSTOM_DOMAIN,
     S3_WORKLOAD_IDENTITY,
+    GCS_PROJECT,
+    GCS_SIGNER_EMAIL,
+    AZURE_ACCOUNT_NAME,
+    AZURE_ACCOUNT_KEY,
+    MYSQL_TLS,
+    REDIS_TLS,
+    REDIS_CA_CERTIFICATE,
     MEILISEARCH_UPSTREAM,
 )
 
-DEFAULTS: Mapping[str, Any] = MappingProxyType(
-    {key: (False if key == S3_WORKLOAD_IDENTITY else "") for key in CONFIG_KEYS}
-)
+DEFAULTS: Mapping[str, Any] = MappingProxyType({key: (False if key in FLAGS else "") for key in CONFIG_KEYS})
 """Default of each key (full names). `tutor_config` always sets them all; these keep the plugin self-contained."""
 
-S3_BACKEND = "storages.backends.s3boto3.S3Boto3Storage"
+STORAGE_CLASSES = MappingProxyType({
+    "s3": "storages.backends.s3boto3.S3Boto3Storage",
+    "gcs": "storages.backends.gcloud.GoogleCloudStorage",
+    "azure": "storages.backends.azure_storage.AzureStorage",
+})
+"""django-storages backend of each storage service (the patch below spells them out; a test checks both agree)."""
 
 # --- patches ------------------------------------------------------------------------------------------------------
 # Python settings patches render inside Tutor's production.py after edx-platform's own production settings (and,
@@ -57,11 +77,42 @@ EVENT_BUS_REDIS_CONNECTION_URL = "redis://{% if REDIS_USERNAME and REDIS_PASSWOR
 REDIS_PASSWORD }}{% endif %}@{{ REDIS_HOST }}:{{ REDIS_PORT }}/"
 # Tutor adds charset utf8mb4 only when it runs MySQL itself; our databases are external to it.
 DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"
-{%- if KUBERNETES_S3_BUCKET %}
+{%- if KUBERNETES_MYSQL_TLS %}
+# The shared server accepts TLS connections only. Its certificate is signed by the cloud's private CA, which the
+# image does not carry: encrypt without verifying (the server is reachable only inside the private network).
+for _database in DATABASES.values():
+    if _database.get("ENGINE", "").endswith("mysql"):
+        _database.setdefault("OPTIONS", {})["ssl_mode"] = "REQUIRED"
+{%- endif %}
+{%- if KUBERNETES_REDIS_TLS %}
 
-# Media on the instance's bucket. Verawood reads STORAGES (DEFAULT_FILE_STORAGE is ignored).
+# A managed Redis speaks TLS only, with AUTH. Tutor writes redis:// URLs with the password pasted in unescaped:
+# rebuild every Redis URL as rediss:// with URL-encoded credentials, and verify the server's certificate
+# (against its CA when the cloud gives one, else the system's trust store).
+import ssl as _ssl
+from urllib.parse import quote as _quote, urlencode as _urlencode
+_REDIS_CA_CERTIFICATE = '''{{ KUBERNETES_REDIS_CA_CERTIFICATE }}'''
+_REDIS_TLS = {"ssl_cert_reqs": _ssl.CERT_REQUIRED}
+if _REDIS_CA_CERTIFICATE:
+    _REDIS_TLS["ssl_ca_data"] = _REDIS_CA_CERTIFICATE
+_REDIS_ROOT = "rediss://{}:{}@{{ REDIS_HOST }}:{{ REDIS_PORT }}".format(
+    _quote("{{ REDIS_USERNAME }}", safe=""), _quote("{{ REDIS_PASSWORD }}", safe=""))
+for _cache in CACHES.values():
+    if _cache.get("BACKEND") == "django_redis.cache.RedisCache":
+        _cache["LOCATION"] = _REDIS_ROOT + "/{{ OPENEDX_CACHE_REDIS_DB }}"
+        _cache.setdefault("OPTIONS", {})["CONNECTION_POOL_KWARGS"] = dict(_REDIS_TLS)
+BROKER_URL = _REDIS_ROOT + "/{{ OPENEDX_CELERY_REDIS_DB }}"
+BROKER_USE_SSL = dict(_REDIS_TLS)
+# The event bus client takes its options from the URL only.
+EVENT_BUS_REDIS_CONNECTION_URL = _REDIS_ROOT + "/?" + _urlencode(
+    {"ssl_cert_reqs": "required", **({"ssl_ca_data": _REDIS_CA_CERTIFICATE} if _REDIS_CA_CERTIFICATE else {})})
+{%- endif %}
+{%- if KUBERNETES_STORAGE_BACKEND %}
+
+# Media on the instance's own bucket. Verawood reads STORAGES (DEFAULT_FILE_STORAGE is ignored).
+{%- if KUBERNETES_STORAGE_BACKEND == "s3" %}
 STORAGES["default"]["BACKEND"] = "storages.backends.s3boto3.S3Boto3Storage"
-AWS_STORAGE_BUCKET_NAME = "{{ KUBERNETES_S3_BUCKET }}"
+AWS_STORAGE_BUCKET_NAME = "{{ KUBERNETES_STORAGE_BUCKET }}"
 {%- if KUBERNETES_S3_REGION %}
 AWS_S3_REGION_NAME = "{{ KUBERNETES_S3_REGION }}"
 # ORA2 builds its own boto3 client, which takes the region from the environment only.
@@ -83,8 +134,8 @@ AWS_S3_CLIENT_CONFIG = _BotocoreConfig(
 {%- if KUBERNETES_S3_CUSTOM_DOMAIN %}
 AWS_S3_CUSTOM_DOMAIN = "{{ KUBERNETES_S3_CUSTOM_DOMAIN }}"
 {%- endif %}
-# edx-platform forces public-read; buckets with Object Ownership enforced, Block Public Access or uniform
-# bucket-level access reject every upload that carries an ACL. The bucket's own policy decides instead.
+# edx-platform forces public-read; buckets with Object Ownership enforced or Block Public Access reject every
+# upload that carries an ACL. The bucket's own policy decides instead.
 AWS_DEFAULT_ACL = None
 AWS_BUCKET_ACL = None
 AWS_AUTO_CREATE_BUCKET = False
@@ -96,7 +147,36 @@ AWS_S3_SIGNATURE_VERSION = "s3v4"
 AWS_ACCESS_KEY_ID = None
 AWS_SECRET_ACCESS_KEY = None
 {%- endif %}
-# Tutor's filesystem paths become key prefixes inside the bucket (S3 keys have no leading "/").
+ORA2_FILEUPLOAD_BACKEND = "s3"
+FILE_UPLOAD_STORAGE_BUCKET_NAME = AWS_STORAGE_BUCKET_NAME
+_BUCKET_OPTION = "bucket_name"
+{%- elif KUBERNETES_STORAGE_BACKEND == "gcs" %}
+STORAGES["default"]["BACKEND"] = "storages.backends.gcloud.GoogleCloudStorage"
+GS_BUCKET_NAME = "{{ KUBERNETES_STORAGE_BUCKET }}"
+GS_PROJECT_ID = "{{ KUBERNETES_GCS_PROJECT }}"
+# Workload Identity, no key file: the pod has no private key to sign URLs with, so they are signed through the
+# IAM signBlob API as the instance's own service account.
+GS_IAM_SIGN_BLOB = True
+GS_SA_EMAIL = "{{ KUBERNETES_GCS_SIGNER_EMAIL }}"
+# Uniform bucket-level access rejects object ACLs; every URL is signed.
+GS_DEFAULT_ACL = None
+GS_QUERYSTRING_AUTH = True
+# ORA2 uploads support only the s3, filesystem, swift and django backends: "django" stores them in STORAGES.
+ORA2_FILEUPLOAD_BACKEND = "django"
+_BUCKET_OPTION = "bucket_name"
+{%- elif KUBERNETES_STORAGE_BACKEND == "azure" %}
+STORAGES["default"]["BACKEND"] = "storages.backends.azure_storage.AzureStorage"
+AZURE_ACCOUNT_NAME = "{{ KUBERNETES_AZURE_ACCOUNT_NAME }}"
+AZURE_ACCOUNT_KEY = "{{ KUBERNETES_AZURE_ACCOUNT_KEY }}"
+AZURE_CONTAINER = "{{ KUBERNETES_STORAGE_BUCKET }}"
+AZURE_SSL = True
+# The container is private: every URL carries a read SAS signed with the account key, valid for an hour.
+AZURE_URL_EXPIRATION_SECS = 3600
+# ORA2 uploads support only the s3, filesystem, swift and django backends: "django" stores them in STORAGES.
+ORA2_FILEUPLOAD_BACKEND = "django"
+_BUCKET_OPTION = "azure_container"
+{%- endif %}
+# Tutor's filesystem paths become key prefixes inside the bucket (object keys have no leading "/").
 VIDEO_IMAGE_SETTINGS["STORAGE_CLASS"] = STORAGES["default"]["BACKEND"]
 VIDEO_IMAGE_SETTINGS["STORAGE_KWARGS"] = {"location": MEDIA_ROOT.lstrip("/")}
 VIDEO_TRANSCRIPTS_SETTINGS["STORAGE_CLASS"] = STORAGES["default"]["BACKEND"]
@@ -104,16 +184,14 @@ VIDEO_TRANSCRIPTS_SETTINGS["STORAGE_KWARGS"] = {"location": MEDIA_ROOT.lstrip("/
 GRADES_DOWNLOAD = {
     "STORAGE_CLASS": STORAGES["default"]["BACKEND"],
     "STORAGE_KWARGS": {
-        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        _BUCKET_OPTION: "{{ KUBERNETES_STORAGE_BUCKET }}",
         "location": GRADES_DOWNLOAD["STORAGE_KWARGS"]["location"].lstrip("/"),
     },
 }
-ORA2_FILEUPLOAD_BACKEND = "s3"
-FILE_UPLOAD_STORAGE_BUCKET_NAME = AWS_STORAGE_BUCKET_NAME
 OPENEDX_LEARNING["MEDIA"] = {
     "BACKEND": STORAGES["default"]["BACKEND"],
     "OPTIONS": {
-        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        _BUCKET_OPTION: "{{ KUBERNETES_STORAGE_BUCKET }}",
         "location": OPENEDX_LEARNING["MEDIA"]["OPTIONS"]["location"].lstrip("/"),
     },
 }
@@ -121,7 +199,7 @@ OPENEDX_LEARNING["MEDIA"] = {
 # --- end of openedx-k8s ---"""
 
 _LMS_COMMON_SETTINGS = """\
-{%- if KUBERNETES_S3_BUCKET -%}
+{%- if KUBERNETES_STORAGE_BACKEND -%}
 # --- openedx-k8s: profile images on the bucket (here, because Tutor's common LMS settings reset their path).
 # They are signed like every other object (edx-platform appends its "v" parameter with "&" to a signed URL).
 PROFILE_IMAGE_BACKEND = {
@@ -131,7 +209,7 @@ PROFILE_IMAGE_BACKEND = {
 {%- endif %}"""
 
 _CMS_COMMON_SETTINGS = """\
-{%- if KUBERNETES_S3_BUCKET -%}
+{%- if KUBERNETES_STORAGE_BACKEND -%}
 # --- openedx-k8s: course import/export files and task artifacts on the bucket, not on one pod's disk
 COURSE_IMPORT_EXPORT_STORAGE = STORAGES["default"]["BACKEND"]
 USER_TASKS_ARTIFACT_STORAGE = COURSE_IMPORT_EXPORT_STORAGE
