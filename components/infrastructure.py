@@ -28,6 +28,18 @@ class ManagedEndpoint:
     tls: bool
     admin_username: pulumi.Output[str]
     admin_password: pulumi.Output[str]
+    ca_certificate: str | None = None
+    """PEM bundle clients verify the server against when neither the images nor the system trust it (Amazon
+    DocumentDB's RDS CAs); None: clients encrypt without a bundle of ours."""
+
+
+@dataclass(frozen=True)
+class ManagedMongodb(ManagedEndpoint):
+    """A MongoDB-compatible service (Amazon DocumentDB): users live in `admin`, each granted its own database."""
+
+    replica_set: str = ""
+    retry_writes: bool = True
+    """False where the service has no retryable writes (DocumentDB)."""
 
 
 DataService = InCluster | ManagedEndpoint
@@ -47,6 +59,8 @@ class CacheEndpoint:
     keys expect. Otherwise a Redis 6 ACL user."""
     ca_certificate: pulumi.Output[str] | None = None
     """PEM of the server's CA when it is not publicly trusted (Memorystore); None: the system trust store."""
+    single_database: bool = False
+    """The service has database 0 only (no SELECT: Azure Managed Redis): the cache and Celery share it."""
 
 
 class CacheFactory(Protocol):
@@ -118,8 +132,8 @@ class Egress:
     ports: tuple[int, ...]
 
 
-MANAGED_SERVICE_PORTS = (3306, 6378, 6379, 6380, 27017)
-"""MySQL; Redis with TLS on Memorystore, plain, and with TLS on Azure Cache; MongoDB and DocumentDB."""
+MANAGED_SERVICE_PORTS = (3306, 6378, 6379, 10000, 27017)
+"""MySQL; Redis (TLS) on Memorystore, on ElastiCache and on Azure Managed Redis; MongoDB and DocumentDB."""
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ each registration as the engine would receive it: inputs, parent, provider refer
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
+import ipaddress
 import string
 import threading
 import uuid
@@ -140,10 +142,19 @@ def _aws_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
             "port": 3306,
             "endpoint": f"{name}.{short}.{MOCK_REGION}.rds.amazonaws.com:3306",
         }
+    elif typ == "aws:docdb/cluster:Cluster":
+        cluster = inputs.get("clusterIdentifier", name)
+        outputs |= {"endpoint": f"{cluster}.cluster-{short}.{MOCK_REGION}.docdb.amazonaws.com", "port": 27017,
+                    "id": cluster}
+    elif typ == "aws:elasticache/replicationGroup:ReplicationGroup":
+        group = inputs.get("replicationGroupId", name)
+        outputs["primaryEndpointAddress"] = f"master.{group}.{short[:6]}.euw1.cache.amazonaws.com"
     elif typ == "aws:s3/bucket:Bucket":
         bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}{short}"
         outputs |= {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "id": bucket}
-    elif typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"):
+    elif typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup",
+                 "aws:elasticache/subnetGroup:SubnetGroup", "aws:docdb/subnetGroup:SubnetGroup",
+                 "aws:docdb/clusterParameterGroup:ClusterParameterGroup"):
         outputs["name"] = inputs.get("name", f"{name}-{short[:7]}")
     return outputs
 
@@ -152,27 +163,257 @@ MOCK_GCP_PROJECT = "openedx-mock"
 MOCK_GCP_REGION = "europe-west1"
 
 
+MOCK_GCP_PROJECT_NUMBER = "123456789012"
+MOCK_GCP_PRIVATE_SERVICES = "10.64.0.0/16"
+_GCP_ALLOCATED_RANGES: dict[str, str] = {}
+"""Private services access ranges by name (GlobalAddress), so Cloud SQL and Memorystore get addresses inside."""
+
+
+def _mock_pem(*seed: str) -> str:
+    body = "".join(hashlib.sha512(_seed(*seed, str(i))).hexdigest() for i in range(2)).encode()
+    text = base64.b64encode(body).decode()
+    lines = "\n".join(text[i:i + 64] for i in range(0, len(text), 64))
+    return f"-----BEGIN CERTIFICATE-----\n{lines}\n-----END CERTIFICATE-----\n"
+
+
+def _address_in(cidr: str, *seed: str) -> str:
+    network = ipaddress.ip_network(cidr)
+    offset = 2 + int.from_bytes(_seed(*seed)[:4], "big") % max(network.num_addresses - 4, 1)
+    return str(network.network_address + offset)
+
+
 def _gcp_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """Computed outputs of the Google Cloud resources the program uses."""
-    return {}
+    short = hashlib.sha1(name.encode()).hexdigest()[:12]
+    project = inputs.get("project", MOCK_GCP_PROJECT)
+    region = inputs.get("region") or inputs.get("location") or MOCK_GCP_REGION
+    resource_name = inputs.get("name") or f"{name}-{short[:7]}"  # Pulumi's autonaming: a random suffix
+    outputs: dict[str, Any] = {"project": project}
+    if typ not in ("gcp:projects/service:Service", "gcp:servicenetworking/connection:Connection"):
+        outputs["name"] = resource_name
+    collection = {
+        "gcp:compute/network:Network": f"projects/{project}/global/networks",
+        "gcp:compute/globalAddress:GlobalAddress": f"projects/{project}/global/addresses",
+        "gcp:compute/subnetwork:Subnetwork": f"projects/{project}/regions/{region}/subnetworks",
+        "gcp:compute/router:Router": f"projects/{project}/regions/{region}/routers",
+        "gcp:container/cluster:Cluster": f"projects/{project}/locations/{region}/clusters",
+    }.get(typ)
+    if collection:
+        outputs["selfLink"] = f"https://www.googleapis.com/compute/v1/{collection}/{resource_name}"
+    if typ == "gcp:compute/globalAddress:GlobalAddress" and inputs.get("address"):
+        _GCP_ALLOCATED_RANGES[resource_name] = f"{inputs['address']}/{int(inputs.get('prefixLength', 16))}"
+    elif typ == "gcp:compute/subnetwork:Subnetwork":
+        cidr = inputs.get("ipCidrRange", "10.0.0.0/20")
+        outputs["gatewayAddress"] = str(ipaddress.ip_network(cidr).network_address + 1)
+    elif typ == "gcp:container/cluster:Cluster":
+        outputs |= {
+            "endpoint": _address_in("34.0.0.0/8", "gke", name),
+            "masterAuth": {**inputs.get("masterAuth", {}),
+                           "clusterCaCertificate": base64.b64encode(_mock_pem("gke-ca", name).encode()).decode()},
+            "location": region,
+            "labelFingerprint": short[:8],
+        }
+    elif typ == "gcp:container/nodePool:NodePool":
+        outputs["instanceGroupUrls"] = [f"https://www.googleapis.com/compute/v1/projects/{project}/zones/{region}-{z}/"
+                                        f"instanceGroupManagers/gke-{resource_name}-{short[:8]}-grp" for z in "bcd"]
+    elif typ == "gcp:serviceaccount/account:Account":
+        email = f"{inputs.get('accountId', name)}@{project}.iam.gserviceaccount.com"
+        outputs |= {"email": email, "name": f"projects/{project}/serviceAccounts/{email}",
+                    "member": f"serviceAccount:{email}",
+                    "uniqueId": str(int(short, 16))}
+    elif typ in ("gcp:projects/iAMMember:IAMMember", "gcp:serviceaccount/iAMMember:IAMMember",
+                 "gcp:storage/bucketIAMMember:BucketIAMMember"):
+        outputs = {"etag": f"BwY{short}"}
+    elif typ == "gcp:servicenetworking/connection:Connection":
+        outputs = {"peering": "servicenetworking-googleapis-com"}
+    elif typ == "gcp:sql/databaseInstance:DatabaseInstance":
+        ip_configuration = inputs.get("settings", {}).get("ipConfiguration", {})
+        allocated = _GCP_ALLOCATED_RANGES.get(ip_configuration.get("allocatedIpRange", ""), MOCK_GCP_PRIVATE_SERVICES)
+        address = _address_in(allocated, "cloudsql", name)
+        outputs |= {
+            "connectionName": f"{project}:{region}:{resource_name}",
+            "privateIpAddress": address,
+            "firstIpAddress": address,
+            "ipAddresses": [{"ipAddress": address, "type": "PRIVATE"}],
+            "publicIpAddress": "",
+            "serverCaCerts": [{"cert": _mock_pem("cloudsql-ca", name), "commonName": f"C=US,O=Google\\, Inc,"
+                               f"CN=Google Cloud SQL Server CA,dnQualifier={short}", "sha1Fingerprint": short}],
+            "serviceAccountEmailAddress":
+                f"p{MOCK_GCP_PROJECT_NUMBER}-{short[:6]}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+            "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{project}/instances/{resource_name}",
+        }
+    elif typ == "gcp:redis/instance:Instance":
+        allocated = _GCP_ALLOCATED_RANGES.get(inputs.get("reservedIpRange", ""), MOCK_GCP_PRIVATE_SERVICES)
+        tls = inputs.get("transitEncryptionMode") == "SERVER_AUTHENTICATION"
+        outputs |= {
+            "host": _address_in(allocated, "memorystore", name),
+            "port": 6378 if tls else 6379,
+            "authString": str(uuid.UUID(bytes=_seed("memorystore-auth", name)[:16], version=4))
+            if inputs.get("authEnabled") else "",
+            "serverCaCerts": [{"cert": _mock_pem("memorystore-ca", name), "serialNumber": str(int(short, 16)),
+                               "sha1Fingerprint": short}] if tls else [],
+            "currentLocationId": f"{region}-b",
+        }
+    elif typ == "gcp:storage/bucket:Bucket":
+        outputs |= {"url": f"gs://{resource_name}",
+                    "selfLink": f"https://www.googleapis.com/storage/v1/b/{resource_name}",
+                    "projectNumber": MOCK_GCP_PROJECT_NUMBER}
+    return outputs
 
 
 def _gcp_call(token: str, args: dict[str, Any]) -> dict[str, Any] | None:
     """Results of the Google Cloud invokes the program makes (None: not a Google Cloud invoke)."""
+    project = args.get("projectId") or args.get("project") or MOCK_GCP_PROJECT
+    if token == "gcp:organizations/getProject:getProject":
+        return {"projectId": project, "number": MOCK_GCP_PROJECT_NUMBER, "name": project, "id": f"projects/{project}"}
+    if token == "gcp:organizations/getClientConfig:getClientConfig":
+        return {"project": project, "region": MOCK_GCP_REGION, "accessToken": "mock-access-token", "id": project}
+    if token == "gcp:compute/getZones:getZones":
+        region = args.get("region", MOCK_GCP_REGION)
+        return {"names": [f"{region}-{zone}" for zone in "bcd"], "region": region, "project": project}
+    if token.startswith("gcp:"):
+        return {}
     return None
 
 
 MOCK_AZURE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 MOCK_AZURE_LOCATION = "westeurope"
+MOCK_AZURE_TENANT = "11111111-1111-1111-1111-111111111111"
+MOCK_AZURE_DEPLOYER = "22222222-2222-2222-2222-222222222222"
+"""Object id of the principal running `pulumi up` (getClientConfig)."""
+_AZURE_TYPES: dict[str, tuple[str, str]] = {
+    # type → (name input, ARM resource type path under the resource group)
+    "azure-native:resources:ResourceGroup": ("resourceGroupName", ""),
+    "azure-native:network:VirtualNetwork": ("virtualNetworkName", "Microsoft.Network/virtualNetworks"),
+    "azure-native:network:Subnet": ("subnetName", "Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets"),
+    "azure-native:network:PrivateEndpoint": ("privateEndpointName", "Microsoft.Network/privateEndpoints"),
+    "azure-native:network:PrivateDnsZoneGroup": (
+        "privateDnsZoneGroupName", "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups"),
+    "azure-native:privatedns:PrivateZone": ("privateZoneName", "Microsoft.Network/privateDnsZones"),
+    "azure-native:privatedns:VirtualNetworkLink": (
+        "virtualNetworkLinkName", "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks"),
+    "azure-native:managedidentity:UserAssignedIdentity": (
+        "resourceName", "Microsoft.ManagedIdentity/userAssignedIdentities"),
+    "azure-native:containerservice:ManagedCluster": ("resourceName", "Microsoft.ContainerService/managedClusters"),
+    "azure-native:containerservice:AgentPool": (
+        "agentPoolName", "Microsoft.ContainerService/managedClusters/{resourceName}/agentPools"),
+    "azure-native:dbformysql:Server": ("serverName", "Microsoft.DBforMySQL/flexibleServers"),
+    "azure-native:dbformysql:Configuration": (
+        "configurationName", "Microsoft.DBforMySQL/flexibleServers/{serverName}/configurations"),
+    "azure-native:redisenterprise:RedisEnterprise": ("clusterName", "Microsoft.Cache/redisEnterprise"),
+    "azure-native:redisenterprise:Database": (
+        "databaseName", "Microsoft.Cache/redisEnterprise/{clusterName}/databases"),
+    "azure-native:storage:StorageAccount": ("accountName", "Microsoft.Storage/storageAccounts"),
+    "azure-native:storage:BlobServiceProperties": (
+        "blobServicesName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices"),
+    "azure-native:storage:BlobContainer": (
+        "containerName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers"),
+    "azure-native:authorization:RoleAssignment": ("roleAssignmentName", ""),
+}
+
+
+def _azure_uuid(*seed: str) -> str:
+    return str(uuid.UUID(bytes=_seed("azure", *seed)[:16], version=4))
+
+
+def _azure_key(*seed: str) -> str:
+    """An access key as Azure shows them: 64 random bytes, base64 (88 characters)."""
+    return base64.b64encode(hashlib.sha512(_seed("azure-key", *seed)).digest()).decode()
+
+
+def _aks_fqdn(cluster: str, location: str = MOCK_AZURE_LOCATION) -> str:
+    return f"{cluster}-{hashlib.sha1(cluster.encode()).hexdigest()[:8]}.hcp.{location}.azmk8s.io"
+
+
+def _aks_user_kubeconfig(cluster: str) -> str:
+    """What listManagedClusterUserCredentials returns for an Entra ID cluster: base64 YAML, exec user."""
+    body = base64.b64encode(hashlib.sha512(_seed("aks-ca", cluster)).digest() * 4).decode()
+    pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(body[i:i + 64] for i in range(0, len(body), 64))
+    ca = base64.b64encode(f"{pem}\n-----END CERTIFICATE-----\n".encode()).decode()
+    document = (
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: {cluster}\n  cluster:\n    certificate-authority-data: {ca}\n"
+        f"    server: https://{_aks_fqdn(cluster)}:443\n"
+        f"contexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: clusterUser_{cluster}\n"
+        f"current-context: {cluster}\n"
+        f"users:\n- name: clusterUser_{cluster}\n  user:\n    exec:\n"
+        "      apiVersion: client.authentication.k8s.io/v1beta1\n      command: kubelogin\n"
+        "      args: [get-token, --environment, AzurePublicCloud, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]\n"
+    )
+    return base64.b64encode(document.encode()).decode()
 
 
 def _azure_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Computed outputs of the Azure resources the program uses."""
-    return {}
+    """Computed outputs of the Azure resources the program uses: ARM ids and names (explicit, or auto-named with a
+    random suffix as the provider does), endpoints, identities."""
+    short = hashlib.sha1(f"{typ}::{name}".encode()).hexdigest()[:8]
+    name_key, path = _AZURE_TYPES.get(typ, ("name", ""))
+    resource_name = str(inputs.get(name_key) or f"{name}{short}")
+    location = str(inputs.get("location") or MOCK_AZURE_LOCATION)
+    group = str(inputs.get("resourceGroupName") or "mock-rg")
+    prefix = f"/subscriptions/{MOCK_AZURE_SUBSCRIPTION}/resourceGroups/{group}"
+    if typ == "azure-native:resources:ResourceGroup":
+        arm_id = f"/subscriptions/{MOCK_AZURE_SUBSCRIPTION}/resourceGroups/{resource_name}"
+    elif typ == "azure-native:authorization:RoleAssignment":
+        arm_id = f"{inputs.get('scope', '')}/providers/Microsoft.Authorization/roleAssignments/{resource_name}"
+    else:
+        arm_id = f"{prefix}/providers/{path.format_map({k: str(v) for k, v in inputs.items()})}/{resource_name}"
+    outputs: dict[str, Any] = {"name": resource_name, "id": arm_id, "azureApiVersion": "mock"}
+    if "location" in inputs or typ.endswith(("ResourceGroup", "ManagedCluster", "Server", "RedisEnterprise")):
+        outputs["location"] = location
+    if typ == "azure-native:managedidentity:UserAssignedIdentity":
+        outputs |= {"principalId": _azure_uuid("principal", arm_id), "clientId": _azure_uuid("client", arm_id),
+                    "tenantId": MOCK_AZURE_TENANT}
+    elif typ == "azure-native:containerservice:ManagedCluster":
+        fqdn = _aks_fqdn(resource_name, location)
+        outputs |= {
+            "fqdn": fqdn,
+            "azurePortalFQDN": fqdn.replace(".hcp.", ".portal.hcp."),
+            "nodeResourceGroup": inputs.get("nodeResourceGroup", f"MC_{group}_{resource_name}_{location}"),
+            "oidcIssuerProfile": {"enabled": True, "issuerURL": (
+                f"https://{location}.oic.prod-aks.azure.com/{MOCK_AZURE_TENANT}/{_azure_uuid('oidc', arm_id)}/")},
+            "identityProfile": {"kubeletidentity": {
+                "clientId": _azure_uuid("kubelet-client", arm_id),
+                "objectId": _azure_uuid("kubelet-object", arm_id),
+                "resourceId": f"{prefix}-nodes/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+                              f"{resource_name}-agentpool"}},
+            "currentKubernetesVersion": inputs.get("kubernetesVersion", ""),
+            # The API answers user-assigned identities as a map by id (they are sent as a list).
+            "identity": {**inputs.get("identity", {}), "userAssignedIdentities": {
+                identity: {"principalId": _azure_uuid("principal", identity),
+                           "clientId": _azure_uuid("client", identity)}
+                for identity in inputs.get("identity", {}).get("userAssignedIdentities", [])}},
+            "provisioningState": "Succeeded",
+        }
+    elif typ == "azure-native:dbformysql:Server":
+        outputs |= {"fullyQualifiedDomainName": f"{resource_name}.mysql.database.azure.com", "state": "Ready"}
+    elif typ == "azure-native:redisenterprise:RedisEnterprise":
+        outputs |= {"hostName": f"{resource_name}.{inputs.get('location', MOCK_AZURE_LOCATION)}.redis.azure.net",
+                    "provisioningState": "Succeeded"}
+    elif typ == "azure-native:storage:StorageAccount":
+        outputs["primaryEndpoints"] = {
+            service: f"https://{resource_name}.{service}.core.windows.net/"
+            for service in ("blob", "dfs", "file", "queue", "table", "web")}
+    return outputs
 
 
 def _azure_call(token: str, args: dict[str, Any]) -> dict[str, Any] | None:
     """Results of the Azure invokes the program makes (None: not an Azure invoke)."""
+    if token == "azure-native:authorization:getClientConfig":
+        return {"clientId": _azure_uuid("deployer-client"), "objectId": MOCK_AZURE_DEPLOYER,
+                "subscriptionId": MOCK_AZURE_SUBSCRIPTION, "tenantId": MOCK_AZURE_TENANT}
+    if token == "azure-native:containerservice:listManagedClusterUserCredentials":
+        cluster = str(args.get("resourceName", "cluster"))
+        return {"kubeconfigs": [{"name": "clusterUser", "value": _aks_user_kubeconfig(cluster)}]}
+    if token == "azure-native:storage:listStorageAccountKeys":
+        account = str(args.get("accountName", ""))
+        return {"keys": [{"keyName": key, "value": _azure_key(account, key), "permissions": "FULL",
+                          "creationTime": "2026-01-01T00:00:00Z"} for key in ("key1", "key2")]}
+    if token == "azure-native:redisenterprise:listDatabaseKeys":
+        cache = str(args.get("clusterName", ""))
+        return {"primaryKey": _azure_key(cache, "primary")[:44], "secondaryKey": _azure_key(cache, "secondary")[:44]}
+    if token.startswith("azure-native:"):
+        return {}
     return None
 
 

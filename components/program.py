@@ -13,7 +13,7 @@ from components import clouds
 from components.infrastructure import Infrastructure, ManagedEndpoint
 from components.openedx.instance import Instance, InstanceArgs
 from components.platform import Platform, Routing
-from components.provisioning import SharedMysql
+from components.provisioning import SharedServers
 from components.settings import ConfigError, StackSettings, from_engine_config
 
 
@@ -39,9 +39,11 @@ def load_settings() -> StackSettings:
 
 def deploy_instances(stack: StackSettings, infrastructure: Infrastructure, routing: Routing) -> list[Instance]:
     """Every instance, independent of the others, except that a rollout wave starts after the previous one."""
-    shared_mysql = None
-    if isinstance(infrastructure.mysql, ManagedEndpoint) and stack.instances:
-        shared_mysql = SharedMysql("shared-mysql", infrastructure.mysql, infrastructure.provider)
+    mysql, mongodb = (server if isinstance(server, ManagedEndpoint) else None
+                      for server in (infrastructure.mysql, infrastructure.mongodb))
+    shared = None
+    if (mysql or mongodb) and stack.instances:
+        shared = SharedServers("shared", infrastructure.provider, mysql=mysql, mongodb=mongodb)
 
     deployed: list[Instance] = []
     previous_wave: tuple[pulumi.Resource, ...] = ()
@@ -50,7 +52,7 @@ def deploy_instances(stack: StackSettings, infrastructure: Infrastructure, routi
     ordered = sorted(stack.instances, key=lambda i: (i.wave, sorted(i.plugins), i.name))
     for _, wave in groupby(ordered, key=lambda i: i.wave):
         this_wave = [
-            Instance(settings.name, InstanceArgs(settings, stack, infrastructure, routing, shared_mysql, previous_wave))
+            Instance(settings.name, InstanceArgs(settings, stack, infrastructure, routing, shared, previous_wave))
             for settings in wave
         ]
         deployed += this_wave

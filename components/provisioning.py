@@ -1,9 +1,9 @@
-"""Per-instance databases on a shared (managed) MySQL server, created by a Job in a system namespace.
+"""Per-instance databases on the stack's shared (managed) servers, created by Jobs in a system namespace.
 
-The server's admin credentials exist only in `openedx-system`, as a Secret read by that namespace's Jobs; an
+The servers' admin credentials exist only in `openedx-system`, as Secrets read by that namespace's Jobs; an
 instance namespace, its settings and its Helm values only ever see the instance's own user, granted on its own
-database. Each Job is idempotent (IF NOT EXISTS, ALTER USER), owned by Pulumi (no TTL: a refresh must not
-recreate it), and named after a digest of what it does, so a change runs a new Job.
+database. Each Job is idempotent (create if missing, then set the password), owned by Pulumi (no TTL: a refresh
+must not recreate it), and named after a digest of what it does, so a change runs a new Job.
 """
 
 from __future__ import annotations
@@ -15,26 +15,28 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.charts import pinned_image
 from components.infrastructure import ManagedEndpoint
 
 SYSTEM_NAMESPACE = "openedx-system"
-ADMIN_SECRET = "mysql-admin"
-MYSQL_CLIENT_IMAGE = "docker.io/mysql:8.4.11"  # the server image Tutor 22.0.3 runs; it ships the mysql client
+SERVICES_VALUES = "charts/openedx-services/values.yaml"
 JOB_DEADLINE = 600
+CLIENT_UID = 999  # the mysql and mongodb users of the official server images, which carry the clients
 RESTRICTED = {
     "runAsNonRoot": True,
-    "runAsUser": 999,
-    "runAsGroup": 999,
+    "runAsUser": CLIENT_UID,
+    "runAsGroup": CLIENT_UID,
     "allowPrivilegeEscalation": False,
     "readOnlyRootFilesystem": True,
     "capabilities": {"drop": ["ALL"]},
     "seccompProfile": {"type": "RuntimeDefault"},
 }
+CA_MOUNT = "/etc/openedx-ca"
 
-# The script reads everything from the environment: no credential is ever part of the Job's spec.
-PROVISION_SCRIPT = """set -eu
+# The scripts read everything from the environment: no credential is ever part of a Job's spec or command line.
+MYSQL_SCRIPT = """set -eu
 export MYSQL_PWD="$ADMIN_PASSWORD"
-mysql --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user="$ADMIN_USER" --ssl-mode="$SSL_MODE" --connect-timeout=20 <<SQL
+mysql --host="$SERVER_HOST" --port="$SERVER_PORT" --user="$ADMIN_USER" --ssl-mode="$SSL_MODE" --connect-timeout=20 <<SQL
 CREATE DATABASE IF NOT EXISTS \\`$DATABASE\\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS '$APP_USER'@'%' IDENTIFIED BY '$APP_PASSWORD';
 ALTER USER '$APP_USER'@'%' IDENTIFIED BY '$APP_PASSWORD';
@@ -42,9 +44,27 @@ GRANT ALL PRIVILEGES ON \\`$DATABASE\\`.* TO '$APP_USER'@'%';
 SQL
 """
 
+# Amazon DocumentDB keeps every user in `admin`; the role limits it to the instance's database.
+MONGODB_SCRIPT = """set -eu
+exec mongosh --nodb --quiet --eval '
+const env = process.env;
+const params = new URLSearchParams({tls: "true", tlsCAFile: env.CA_FILE, retryWrites: "false", authSource: "admin"});
+const uri = "mongodb://" + encodeURIComponent(env.ADMIN_USER) + ":" + encodeURIComponent(env.ADMIN_PASSWORD) +
+  "@" + env.SERVER_HOST + ":" + env.SERVER_PORT + "/?" + params.toString();
+const admin = new Mongo(uri).getDB("admin");
+const roles = [{role: "readWrite", db: env.DATABASE}];
+if (admin.getUser(env.APP_USER)) {
+  admin.updateUser(env.APP_USER, {pwd: env.APP_PASSWORD, roles: roles});
+} else {
+  admin.createUser({user: env.APP_USER, pwd: env.APP_PASSWORD, roles: roles});
+}
+print("user", env.APP_USER, "may read and write", env.DATABASE);
+'
+"""
+
 
 def database_name(instance: str) -> str:
-    """MySQL identifiers: the instance name (a DNS label) with '-' made '_'."""
+    """MySQL and MongoDB identifiers: the instance name (a DNS label) with '-' made '_'."""
     return f"openedx_{instance.replace('-', '_')}"
 
 
@@ -53,46 +73,73 @@ def user_name(instance: str) -> str:
 
 
 @dataclass(frozen=True)
-class SystemNamespace:
-    namespace: k8s.core.v1.Namespace
-    admin_secret: k8s.core.v1.Secret
+class _Engine:
+    """What differs between provisioning a MySQL and a MongoDB database."""
+
+    service: str
+    image: str
+    script: str
 
 
-class SharedMysql(pulumi.ComponentResource):
-    """The system namespace and the admin credential of the stack's shared MySQL server."""
+MYSQL = _Engine("mysql", pinned_image(SERVICES_VALUES, "mysql", "image"), MYSQL_SCRIPT)
+MONGODB = _Engine("mongodb", pinned_image(SERVICES_VALUES, "mongodb", "image"), MONGODB_SCRIPT)
 
-    system: SystemNamespace
 
-    def __init__(self, name: str, server: ManagedEndpoint, provider: k8s.Provider,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("openedx:index:SharedMysql", name, None, opts)
-        self.server = server
+def admin_secret_name(engine: _Engine) -> str:
+    return f"{engine.service}-admin"
+
+
+class SharedServers(pulumi.ComponentResource):
+    """The system namespace, and the admin credential (and CA bundle) of each shared server of the stack."""
+
+    def __init__(self, name: str, provider: k8s.Provider, mysql: ManagedEndpoint | None = None,
+                 mongodb: ManagedEndpoint | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("openedx:index:SharedServers", name, None, opts)
+        self._provider = provider
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        namespace = k8s.core.v1.Namespace(
+        self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={"name": SYSTEM_NAMESPACE, "labels": {
                 "pod-security.kubernetes.io/enforce": "restricted", "app.kubernetes.io/part-of": "openedx"}},
             opts=child)
-        admin = k8s.core.v1.Secret(
-            f"{name}-admin",
-            metadata={"name": ADMIN_SECRET, "namespace": namespace.metadata.name},
-            string_data={"username": server.admin_username, "password": server.admin_password},
-            opts=child)
-        self.system = SystemNamespace(namespace, admin)
-        self._child = child
-        self.register_outputs({"namespace": namespace.metadata.name})
+        self._servers: dict[str, tuple[ManagedEndpoint, list[pulumi.Resource]]] = {}
+        for engine, server in ((MYSQL, mysql), (MONGODB, mongodb)):
+            if server is None:
+                continue
+            admin = k8s.core.v1.Secret(
+                f"{name}-{engine.service}-admin",
+                metadata={"name": admin_secret_name(engine), "namespace": SYSTEM_NAMESPACE},
+                string_data={"username": server.admin_username, "password": server.admin_password},
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace])))
+            needs: list[pulumi.Resource] = [admin]
+            if server.ca_certificate is not None:
+                # Public certificates: a ConfigMap is the right home.
+                needs.append(k8s.core.v1.ConfigMap(
+                    f"{name}-{engine.service}-ca",
+                    metadata={"name": f"{engine.service}-ca", "namespace": SYSTEM_NAMESPACE},
+                    data={"ca.pem": server.ca_certificate},
+                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace]))))
+            self._servers[engine.service] = (server, needs)
+        self.register_outputs({"namespace": SYSTEM_NAMESPACE})
 
-    def provision(self, instance: str, app_password: pulumi.Output[str], parent: pulumi.Resource) -> k8s.batch.v1.Job:
-        """The instance's database and user; the returned Job completes before the instance's Releases start."""
-        opts = pulumi.ResourceOptions(parent=parent, provider=self._child.provider)
-        ns = self.system.namespace.metadata.name
+    def provision(self, instance: str, passwords: dict[str, pulumi.Output[str]],
+                  parent: pulumi.Resource) -> list[k8s.batch.v1.Job]:
+        """The instance's database and user on each shared server (`passwords` by service: "mysql", "mongodb");
+        the returned Jobs complete before the instance's Releases start."""
+        return [self._job(engine, instance, passwords[engine.service], parent)
+                for engine in (MYSQL, MONGODB) if engine.service in self._servers]
+
+    def _job(self, engine: _Engine, instance: str, app_password: pulumi.Output[str],
+             parent: pulumi.Resource) -> k8s.batch.v1.Job:
+        server, needs = self._servers[engine.service]
+        opts = pulumi.ResourceOptions(parent=parent, provider=self._provider)
         password = k8s.core.v1.Secret(
-            f"{instance}-mysql-user",
-            metadata={"name": f"{instance}-mysql-user", "namespace": ns},
+            f"{instance}-{engine.service}-user",
+            metadata={"name": f"{instance}-{engine.service}-user", "namespace": SYSTEM_NAMESPACE},
             string_data={"password": app_password},
-            opts=opts)
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.namespace])))
         database, user = database_name(instance), user_name(instance)
-        digest = hashlib.sha256(f"{PROVISION_SCRIPT}{database}{user}{MYSQL_CLIENT_IMAGE}".encode()).hexdigest()[:8]
+        digest = hashlib.sha256(f"{engine.script}{database}{user}{engine.image}".encode()).hexdigest()[:8]
 
         def env(name: str, value: pulumi.Input[str] | None = None, secret: str | None = None,
                 key: str | None = None) -> dict[str, object]:
@@ -100,8 +147,27 @@ class SharedMysql(pulumi.ComponentResource):
                 return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
             return {"name": name, "value": value}
 
-        metadata: Any = {"name": f"provision-{instance}-{digest}", "namespace": ns,
-                    "labels": {"app.openedx.org/instance": instance, "app.kubernetes.io/component": "provisioning"}}
+        variables = [
+            env("SERVER_HOST", server.host),
+            env("SERVER_PORT", str(server.port)),
+            # A managed server takes TLS connections only: fail rather than fall back to plain text.
+            env("SSL_MODE", "REQUIRED" if server.tls else "PREFERRED"),
+            env("ADMIN_USER", secret=admin_secret_name(engine), key="username"),
+            env("ADMIN_PASSWORD", secret=admin_secret_name(engine), key="password"),
+            env("DATABASE", database),
+            env("APP_USER", user),
+            env("APP_PASSWORD", secret=f"{instance}-{engine.service}-user", key="password"),
+            env("HOME", "/tmp"),  # mongosh keeps its state under $HOME; the root filesystem is read-only
+        ]
+        mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
+        volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
+        if server.ca_certificate is not None:
+            variables.append(env("CA_FILE", f"{CA_MOUNT}/ca.pem"))
+            mounts.append({"name": "ca", "mountPath": CA_MOUNT, "readOnly": True})
+            volumes.append({"name": "ca", "configMap": {"name": f"{engine.service}-ca"}})
+        metadata: Any = {
+            "name": f"provision-{instance}-{engine.service}-{digest}", "namespace": SYSTEM_NAMESPACE,
+            "labels": {"app.openedx.org/instance": instance, "app.kubernetes.io/component": "provisioning"}}
         spec: Any = {
             "backoffLimit": 3,
             "activeDeadlineSeconds": JOB_DEADLINE,
@@ -113,32 +179,22 @@ class SharedMysql(pulumi.ComponentResource):
                     "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [{
                         "name": "provision",
-                        "image": MYSQL_CLIENT_IMAGE,
-                        "command": ["bash", "-c", PROVISION_SCRIPT],
-                        "env": [
-                            env("MYSQL_HOST", self.server.host),
-                            env("MYSQL_PORT", str(self.server.port)),
-                            # A managed server takes TLS connections only; fail rather than fall back to plain.
-                            env("SSL_MODE", "REQUIRED" if self.server.tls else "PREFERRED"),
-                            env("ADMIN_USER", secret=ADMIN_SECRET, key="username"),
-                            env("ADMIN_PASSWORD", secret=ADMIN_SECRET, key="password"),
-                            env("DATABASE", database),
-                            env("APP_USER", user),
-                            env("APP_PASSWORD", secret=f"{instance}-mysql-user", key="password"),
-                        ],
+                        "image": engine.image,
+                        "command": ["bash", "-c", engine.script],
+                        "env": variables,
                         "securityContext": RESTRICTED,
                         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"},
-                                      "limits": {"cpu": "500m", "memory": "256Mi"}},
-                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                                      "limits": {"cpu": "500m", "memory": "512Mi"}},
+                        "volumeMounts": mounts,
                     }],
-                    "volumes": [{"name": "tmp", "emptyDir": {}}],
+                    "volumes": volumes,
                 },
             },
         }
         return k8s.batch.v1.Job(
-            f"{instance}-mysql-provision",
+            f"{instance}-{engine.service}-provision",
             metadata=metadata,
             spec=spec,
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                depends_on=[password, self.system.admin_secret], delete_before_replace=True)),
+                depends_on=[password, *needs], delete_before_replace=True)),
         )

@@ -314,6 +314,31 @@ class AwsMysql(_Model):
     deletion_protection: bool | None = None
 
 
+class AwsMongodb(_Model):
+    """Each instance's MongoDB: its own in-cluster server (default: MongoDB itself), or its own database on one
+    Amazon DocumentDB cluster per stack (TLS with the RDS CA, no retryable writes; see the README's limits).
+    Unset values come from the environment."""
+
+    service: Literal["in-cluster", "documentdb"] = "in-cluster"
+    engine_version: str = Field(default="5.0.0", pattern=r"^[45]\.0\.0$")
+    instance_class: str | None = Field(default=None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    """Unset: db.t4g.medium in dev and staging, db.r6g.large in production."""
+    instances: int | None = Field(default=None, ge=1, le=16)
+    """Unset: 1 in dev and staging; 2 (a replica in another zone) in production."""
+    backup_retention_days: int | None = Field(default=None, ge=1, le=35)
+    deletion_protection: bool | None = None
+
+
+class AwsRedis(_Model):
+    """Each instance's Redis: its own in-cluster server (default), or its own ElastiCache replication group
+    (TLS and AUTH; a replica and automatic failover in production)."""
+
+    service: Literal["in-cluster", "elasticache"] = "in-cluster"
+    node_type: str | None = Field(default=None, pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    """Unset: cache.t4g.small in dev and staging, cache.r7g.large in production."""
+    engine_version: str = Field(default="7.1", pattern=r"^[67]\.\d+$")
+
+
 class AwsSettings(_Model):
     kubernetes_version: str = Field(default="1.34", pattern=r"^1\.\d{2}$")
     vpc_cidr: Cidr = "10.0.0.0/16"
@@ -325,20 +350,170 @@ class AwsSettings(_Model):
     nat_gateways: int | None = Field(default=None, ge=1, le=3)
     node_group: AwsNodeGroup = AwsNodeGroup()
     mysql: AwsMysql = AwsMysql()
+    mongodb: AwsMongodb = AwsMongodb()
+    redis: AwsRedis = AwsRedis()
 
 
 # --- gcp (fields of the `gcp` adapter: GcpSettings and the Gcp* models above it) -------------------------------------
 
 
+class GcpNodePool(_Model):
+    """The GKE node pool, spread over the region's zones; the bounds are the pool's totals over all zones."""
+
+    machine_type: str = Field(default="e2-standard-4", pattern=r"^[a-z][a-z0-9]*-[a-z0-9-]+$")
+    min_nodes: int = Field(default=3, ge=1, le=100)
+    max_nodes: int = Field(default=9, ge=1, le=300)
+    disk_size_gb: int = Field(default=100, ge=20, le=2000)
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> GcpNodePool:
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"minNodes ({self.min_nodes}) is greater than maxNodes ({self.max_nodes})")
+        return self
+
+
+class GcpMysql(_Model):
+    """Cloud SQL for MySQL 8.4, private IP only. Unset: from the environment."""
+
+    tier: str | None = Field(default=None, pattern=r"^db-[a-z0-9-]+$")
+    """Unset: db-custom-2-8192 in production, db-custom-1-3840 otherwise."""
+    edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] = "ENTERPRISE"
+    disk_size_gb: int = Field(default=20, ge=10, le=65536)
+    """The initial size; the disk grows automatically."""
+    high_availability: bool | None = None
+    """REGIONAL (a standby in another zone) or ZONAL availability."""
+    backup_retention_days: int | None = Field(default=None, ge=1, le=365)
+    deletion_protection: bool | None = None
+
+
+class GcpRedis(_Model):
+    """Redis: in the instance's namespace, or one Memorystore instance per Open edX instance."""
+
+    service: Literal["in-cluster", "memorystore"] = "in-cluster"
+    memory_size_gb: int = Field(default=1, ge=1, le=300)
+    high_availability: bool | None = None
+    """Memorystore STANDARD_HA (a replica in another zone) or BASIC."""
+
+
 class GcpSettings(_Model):
     """`cloud: gcp`: GKE, Cloud SQL, Memorystore, Cloud Storage. Unset values come from the environment."""
+
+    release_channel: Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"] = "REGULAR"
+    subnet_cidr: Cidr = "10.0.0.0/20"
+    """The nodes' regional subnet."""
+    pods_cidr: Cidr = "10.4.0.0/14"
+    services_cidr: Cidr = "10.8.0.0/20"
+    master_cidr: Cidr = "172.16.0.0/28"
+    """The control plane's private range (a /28)."""
+    private_services_cidr: Cidr = "10.64.0.0/16"
+    """Private services access: where Cloud SQL and Memorystore get their addresses."""
+    master_authorized_cidrs: tuple[Cidr, ...] | None = None
+    """Who may reach the Kubernetes API's public endpoint; [] for a private endpoint only. Required."""
+    node_pool: GcpNodePool = GcpNodePool()
+    mysql: GcpMysql = GcpMysql()
+    redis: GcpRedis = GcpRedis()
 
 
 # --- azure (fields of the `azure` adapter: AzureSettings and the Azure* models above it) ----------------------------
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_AZURE_VM_SIZE = r"^Standard_[A-Za-z0-9_]+$"
+
+
+def _object_id(value: str) -> str:
+    if not _UUID.match(value):
+        raise ValueError(f"{value!r} is not an Entra ID object id (a UUID)")
+    return value
+
+
+def _azure_vnet(value: str) -> str:
+    network = ipaddress.ip_network(value)
+    if network.version != 4 or not 8 <= network.prefixlen <= 20:
+        raise ValueError(f"{value!r}: an IPv4 block from /8 to /20 (the cluster, MySQL and private endpoints "
+                         "subnets are carved from it)")
+    return value
+
+
+class AzureSystemPool(_Model):
+    """AKS system node pool (CoreDNS, metrics, konnectivity): fixed size, tainted for system pods only."""
+
+    vm_size: str = Field(default="Standard_D4ds_v5", pattern=_AZURE_VM_SIZE)
+    count: int = Field(default=2, ge=1, le=10)
+
+
+class AzureUserPool(_Model):
+    """AKS user node pool for the platform and the instances, scaled by the cluster autoscaler."""
+
+    vm_size: str = Field(default="Standard_D4ds_v5", pattern=_AZURE_VM_SIZE)
+    min_count: int = Field(default=2, ge=1, le=100)
+    max_count: int = Field(default=6, ge=1, le=1000)
+    os_disk_size_gb: int = Field(default=128, ge=30, le=2048)
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> AzureUserPool:
+        if self.min_count > self.max_count:
+            raise ValueError(f"minCount ({self.min_count}) is greater than maxCount ({self.max_count})")
+        return self
+
+
+class AzureMysql(_Model):
+    """Azure Database for MySQL Flexible Server. 8.0.21 is the newest version the provider's API (2024-02-01-preview)
+    offers. The tier follows the SKU (Standard_B…: Burstable, Standard_D…: GeneralPurpose, Standard_E…:
+    MemoryOptimized). Unset: from the environment."""
+
+    version: Literal["8.0.21"] = "8.0.21"
+    sku_name: str | None = Field(default=None, pattern=r"^Standard_[BDE][A-Za-z0-9_]+$")
+    storage_size_gb: int = Field(default=64, ge=20, le=16384)
+    high_availability: bool | None = None
+    """Zone-redundant standby (not on Burstable SKUs). Unset: in production."""
+    geo_redundant_backup: bool | None = None
+    """Fixed at creation. Unset: in production."""
+    backup_retention_days: int | None = Field(default=None, ge=1, le=35)
+
+
+class AzureRedis(_Model):
+    """Redis for the instances: in-cluster (one per instance, the default) or one Azure Managed Redis per instance,
+    reached over TLS through a private endpoint. Azure Cache for Redis is not offered: it takes no new caches since
+    2026-10-01 and retires in 2028."""
+
+    service: Literal["in-cluster", "managed-redis"] = "in-cluster"
+    sku: str | None = Field(default=None, pattern=r"^(Balanced_B|MemoryOptimized_M|ComputeOptimized_X)[0-9]+$")
+    """Unset: Balanced_B1 in production, Balanced_B0 in dev."""
+    high_availability: bool | None = None
+    """A replica in another zone. Unset: on in production."""
+
+
 class AzureSettings(_Model):
-    """`cloud: azure`: AKS, MySQL Flexible Server, Azure Cache for Redis, Blob Storage."""
+    """`cloud: azure`: AKS, MySQL Flexible Server, Azure Managed Redis, Blob Storage."""
+
+    kubernetes_version: str = Field(default="1.34", pattern=r"^1\.\d{2}$")
+    upgrade_channel: Literal["patch", "stable", "rapid", "node-image", "none"] = "patch"
+    """AKS automatic upgrades; `patch` keeps kubernetesVersion's minor and applies its patches."""
+    vnet_cidr: Annotated[str, AfterValidator(_cidr), AfterValidator(_azure_vnet)] = "10.20.0.0/16"
+    pod_cidr: Cidr = "10.244.0.0/16"
+    """Azure CNI overlay: pod addresses, outside the virtual network."""
+    service_cidr: Cidr = "10.245.0.0/16"
+    api_authorized_cidrs: tuple[Cidr, ...] | None = None
+    """Who may reach the Kubernetes API; [] for a private cluster (API on the virtual network only). Required."""
+    admin_group_object_ids: tuple[Annotated[str, AfterValidator(_object_id)], ...] = ()
+    """Entra ID groups given cluster-admin."""
+    kubelogin_mode: Literal["azurecli", "workloadidentity", "spn", "msi"] = "azurecli"
+    """How `kubelogin get-token` signs in where `pulumi up` runs (`az login`, or CI credentials in AZURE_* vars)."""
+    availability_zones: tuple[Literal["1", "2", "3"], ...] | None = None
+    """Zones of the node pools and the database. Unset: 1, 2, 3 in production, none in dev. [] where the region has
+    no zones."""
+    container_registry_id: str | None = Field(
+        default=None, pattern=r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+                              r"Microsoft\.ContainerRegistry/registries/[^/]+$")
+    """An Azure Container Registry the nodes may pull from (AcrPull for the kubelet identity)."""
+    system_pool: AzureSystemPool = AzureSystemPool()
+    user_pool: AzureUserPool = AzureUserPool()
+    mysql: AzureMysql = AzureMysql()
+    redis: AzureRedis = AzureRedis()
+    media_storage: Literal["blob", "volume"] = "blob"
+    """blob: one storage account per instance (needs an image with azure-storage-blob); volume: a volume in the
+    instance's namespace."""
 
 
 class StackSettings(_Model):
@@ -454,11 +629,61 @@ def _aws_problems(stack: StackSettings, instances: list[InstanceSettings]) -> li
 
 
 def _gcp_problems(stack: StackSettings, instances: list[InstanceSettings]) -> list[str]:
-    return []
+    """Who may reach the API, and the VPC's ranges: IPv4, private, of a usable size, never overlapping."""
+    gcp = stack.gcp
+    problems = _api_access_problems("gcp.masterAuthorizedCidrs", gcp.master_authorized_cidrs, stack.production)
+    ranges = {"subnetCidr": (gcp.subnet_cidr, 8, 26), "podsCidr": (gcp.pods_cidr, 8, 21),
+              "servicesCidr": (gcp.services_cidr, 8, 27), "masterCidr": (gcp.master_cidr, 28, 28),
+              "privateServicesCidr": (gcp.private_services_cidr, 8, 24)}
+    valid: dict[str, ipaddress.IPv4Network] = {}
+    for key, (cidr, widest, narrowest) in ranges.items():
+        network = ipaddress.ip_network(cidr)  # a valid CIDR block: the model checked it
+        where = f"{NAMESPACE}:gcp.{key}"
+        if not isinstance(network, ipaddress.IPv4Network) or not network.is_private:
+            problems.append(f"{where}: {cidr!r} must be a private IPv4 range (RFC 1918)")
+        elif not widest <= network.prefixlen <= narrowest:
+            size = f"a /{widest}" if widest == narrowest else f"between /{widest} and /{narrowest}"
+            problems.append(f"{where}: {cidr!r} must be {size}")
+        else:
+            clash = next((other for other, seen in valid.items() if seen.overlaps(network)), None)
+            if clash:
+                problems.append(f"{where}: {cidr!r} overlaps gcp.{clash} ({valid[clash]})")
+            else:
+                valid[key] = network
+    return problems
+
+
+AZURE_BLOB_IMAGE_HINT = (
+    "build one: `tutor config save --append OPENEDX_EXTRA_PIP_REQUIREMENTS=azure-storage-blob`, "
+    "`tutor images build openedx`, push it to your registry, then set images.openedx to "
+    "{repository, tag, azureStorageBlob: true}; or set openedx:azure.mediaStorage to volume"
+)
 
 
 def _azure_problems(stack: StackSettings, instances: list[InstanceSettings]) -> list[str]:
-    return []
+    azure = stack.azure
+    problems = _api_access_problems("azure.apiAuthorizedCidrs", azure.api_authorized_cidrs, stack.production)
+    mysql_ha = azure.mysql.high_availability if azure.mysql.high_availability is not None else stack.production
+    if mysql_ha and (azure.mysql.sku_name or "").startswith("Standard_B"):
+        problems.append(f"{NAMESPACE}:azure.mysql.highAvailability: zone-redundant high availability needs a "
+                        f"General Purpose or Memory Optimized SKU (Standard_D…, Standard_E…), not "
+                        f"{azure.mysql.sku_name!r}; or set highAvailability: false")
+    ranges = {"vnetCidr": azure.vnet_cidr, "podCidr": azure.pod_cidr, "serviceCidr": azure.service_cidr}
+    seen: list[str] = []
+    for key, cidr in ranges.items():
+        problems += [f"{NAMESPACE}:azure.{key}: {cidr} overlaps {other} (azure.{other_key})"
+                     for other_key in seen if ipaddress.ip_network(cidr).overlaps(
+                         ipaddress.ip_network(other := ranges[other_key]))]
+        seen.append(key)
+    if azure.media_storage == "blob":
+        for index, instance in enumerate(instances):
+            image = instance.images.openedx
+            if image is None or not image.azure_storage_blob:
+                problems.append(
+                    f"{NAMESPACE}:instances[{index}].images.openedx: Azure Blob media storage "
+                    f"(openedx:azure.mediaStorage: blob) needs an Open edX image with azure-storage-blob, which "
+                    f"the stock Tutor image lacks; {AZURE_BLOB_IMAGE_HINT}")
+    return problems
 
 
 def _stack_problems(raw_instances: list[Any], instances: list[tuple[int, InstanceSettings]]) -> list[str]:

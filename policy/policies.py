@@ -436,9 +436,10 @@ PRODUCTION_BACKUPS = ResourceValidationPolicy(
 )
 
 
-# Stack-level stateful resources: clusters and shared data servers. Per-instance data (buckets, databases,
-# volumes) is deliberately *not* here: it is retain_on_delete, because protect would make removing one
-# instance fail the whole update.
+# Stateful resources that are stack-level when they are not inside an instance: clusters and shared data servers.
+# Per-instance data (buckets, databases, volumes, an instance's own cache) is deliberately exempt: it is
+# retain_on_delete or disposable, because protect would make removing one instance fail the whole update.
+INSTANCE_COMPONENT = "openedx:index:Instance"
 STATEFUL_STACK_TYPES = frozenset({
     "aws:eks/cluster:Cluster",
     "eks:index:Cluster",
@@ -460,7 +461,9 @@ STATEFUL_STACK_TYPES = frozenset({
 
 
 def _check_production_protect(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type in STATEFUL_STACK_TYPES and _production(args) and not args.opts.protect:
+    inside_instance = f"::{INSTANCE_COMPONENT}$" in args.urn or f"${INSTANCE_COMPONENT}$" in args.urn
+    if (args.resource_type in STATEFUL_STACK_TYPES and not inside_instance and _production(args)
+            and not args.opts.protect):
         report_violation(
             f"{args.resource_type} '{args.name}' is a stack-level stateful resource without the protect option "
             "in production: create it with pulumi.ResourceOptions(protect=True).",

@@ -12,6 +12,7 @@ from components.evaluation import PROJECT_DIR, evaluate_stack_file
 from components.mocks import Recording, Registration
 from tests.conftest import inputs, of_type
 
+DOCDB_PARAMETERS = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
 STACKS = {"dev": PROJECT_DIR / "stacks/Pulumi.aws-dev.yaml",
           "production": PROJECT_DIR / "stacks/Pulumi.aws-production.yaml"}
 
@@ -97,12 +98,12 @@ def test_mysql_is_private_encrypted_and_backed_up_by_environment(stack) -> None:
     assert spec["deletionProtection"] is production
     assert spec["skipFinalSnapshot"] is (not production)
     assert db.protect is production
-    rule = one(recording, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-    assert inputs(rule)["fromPort"] == 3306 and inputs(rule)["referencedSecurityGroupId"].startswith("sg-")
-    assert "cidrIpv4" not in inputs(rule)
+    for rule in of_type(recording, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+        assert inputs(rule)["fromPort"] in (3306, 6379) and inputs(rule)["referencedSecurityGroupId"].startswith("sg-")
+        assert "cidrIpv4" not in inputs(rule) and "cidrIpv6" not in inputs(rule)
     parameters = {p["name"]: p["value"] for p in inputs(one(recording, "aws:rds/parameterGroup:ParameterGroup"))
                   ["parameters"]}
-    assert parameters["character_set_server"] == "utf8mb4"
+    assert parameters["character_set_server"] == "utf8mb4" and parameters["require_secure_transport"] == "1"
 
 
 def _per_bucket(recording: Recording, type_: str) -> dict[str, dict[str, Any]]:
@@ -165,6 +166,7 @@ def test_settings_point_at_rds_and_s3_without_static_credentials(stack) -> None:
         assert 'STORAGES["default"]["BACKEND"] = "storages.backends.s3boto3.S3Boto3Storage"' in production
         assert "AWS_ACCESS_KEY_ID = None" in production and "AWS_DEFAULT_ACL = None" in production
         assert 'AWS_SECRET_ACCESS_KEY: ""' in settings["lms.env.yml"]
+        assert '_database.setdefault("OPTIONS", {})["ssl_mode"] = "REQUIRED"' in production  # RDS requires TLS
 
 
 def test_the_shared_admin_credential_stays_in_the_system_namespace(stack) -> None:
@@ -187,9 +189,103 @@ def test_each_instance_database_is_provisioned_before_its_application(stack) -> 
         assert "ttlSecondsAfterFinished" not in spec["spec"]
         env = {e["name"]: e for e in spec["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert "valueFrom" in env["ADMIN_PASSWORD"] and "value" not in env["ADMIN_PASSWORD"]
+        assert env["SSL_MODE"]["value"] == "REQUIRED"
         app = next(r for r in of_type(recording, "kubernetes:helm.sh/v3:Release")
                    if r.name == f"{instance.name}-openedx")
         assert job.urn in app.depends_on
         services = next(inputs(r) for r in of_type(recording, "kubernetes:helm.sh/v3:Release")
                         if r.name == f"{instance.name}-services")["values"]
         assert services["mysql"]["enabled"] is False and services["media"]["enabled"] is False
+
+
+def test_each_instance_gets_its_own_encrypted_cache_when_elasticache_is_chosen(stack) -> None:
+    environment, recording = stack
+    groups = {r.name: r for r in of_type(recording, "aws:elasticache/replicationGroup:ReplicationGroup")}
+    instances = of_type(recording, "openedx:index:Instance")
+    if environment != "production":  # the dev stack keeps the default: Redis in each instance's namespace
+        assert not groups
+        return
+    assert sorted(groups) == sorted(f"{i.name}-redis" for i in instances)
+    rule = next(r for r in of_type(recording, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                if inputs(r)["fromPort"] == 6379)
+    for instance in instances:
+        group = groups[f"{instance.name}-redis"]
+        spec = inputs(group)
+        assert group.parent == instance.urn
+        assert spec["atRestEncryptionEnabled"] is True and spec["transitEncryptionEnabled"] is True
+        assert spec["transitEncryptionMode"] == "required" and len(spec["authToken"]) == 64
+        assert spec["automaticFailoverEnabled"] is True and spec["numCacheClusters"] == 2
+        assert spec["securityGroupIds"] == [inputs(rule)["securityGroupId"]]
+        assert len(spec["replicationGroupId"]) <= 40 and "--" not in spec["replicationGroupId"]
+        settings = inputs(named(recording, "kubernetes:core/v1:Secret", f"{instance.name}-settings"))["stringData"]
+        production = settings["lms-settings-production.py"]
+        assert f'"{spec["authToken"]}"' in production and "rediss://" in production
+        assert f'@{group.outputs["primaryEndpointAddress"]}:6379".format(' in production
+        services = next(inputs(r) for r in of_type(recording, "kubernetes:helm.sh/v3:Release")
+                        if r.name == f"{instance.name}-services")["values"]
+        assert services["redis"]["enabled"] is False
+
+
+@pytest.fixture(scope="module")
+def documentdb() -> Recording:
+    """The production stack with DocumentDB chosen as every instance's MongoDB."""
+    import yaml
+
+    from components.evaluation import engine_config, evaluate
+
+    raw = yaml.safe_load(STACKS["production"].read_text())["config"]
+    raw["openedx:aws"] = {**raw["openedx:aws"], "mongodb": {"service": "documentdb"}}
+    config, secret_keys = engine_config(raw)
+    recording = evaluate(config, "aws-production", secret_keys)
+    assert not recording.duplicate_urns
+    return recording
+
+
+def test_documentdb_is_private_encrypted_tls_only_and_protected(documentdb: Recording) -> None:
+    cluster = one(documentdb, "aws:docdb/cluster:Cluster")
+    spec = inputs(cluster)
+    assert spec["storageEncrypted"] is True and spec["deletionProtection"] is True and cluster.protect
+    assert spec["backupRetentionPeriod"] == 35 and spec["skipFinalSnapshot"] is False
+    parameters = {p["name"]: p["value"] for p in inputs(one(documentdb, DOCDB_PARAMETERS))["parameters"]}
+    assert parameters["tls"] == "enabled"
+    members = of_type(documentdb, "aws:docdb/clusterInstance:ClusterInstance")
+    assert len(members) == 2 and all(inputs(m)["caCertIdentifier"] == "rds-ca-rsa2048-g1" for m in members)
+    (group_id,) = spec["vpcSecurityGroupIds"]
+    rule = next(r for r in of_type(documentdb, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                if inputs(r)["fromPort"] == 27017)
+    assert inputs(rule)["referencedSecurityGroupId"].startswith("sg-") and "cidrIpv4" not in inputs(rule)
+    assert group_id == inputs(rule)["securityGroupId"]
+
+
+def test_each_instance_gets_its_own_documentdb_database_and_verifies_the_rds_ca(documentdb: Recording) -> None:
+    endpoint = one(documentdb, "aws:docdb/cluster:Cluster").outputs["endpoint"]
+    admin_password = inputs(named(documentdb, "kubernetes:core/v1:Secret", "shared-mongodb-admin"))["stringData"][
+        "password"]
+    ca = inputs(named(documentdb, "kubernetes:core/v1:ConfigMap", "shared-mongodb-ca"))
+    assert ca["metadata"]["namespace"] == "openedx-system"
+    assert ca["data"]["ca.pem"].count("BEGIN CERTIFICATE") == 3  # the region's RSA2048, RSA4096 and ECC384 roots
+    for instance in of_type(documentdb, "openedx:index:Instance"):
+        job = inputs(named(documentdb, "kubernetes:batch/v1:Job", f"{instance.name}-mongodb-provision"))
+        pod = job["spec"]["template"]["spec"]
+        env = {e["name"]: e for e in pod["containers"][0]["env"]}
+        assert env["SERVER_HOST"]["value"] == endpoint and env["DATABASE"]["value"] == f"openedx_{instance.name}"
+        assert "valueFrom" in env["ADMIN_PASSWORD"] and job["metadata"]["namespace"] == "openedx-system"
+        assert {"name": "ca", "configMap": {"name": "mongodb-ca"}} in pod["volumes"]
+        settings = inputs(named(documentdb, "kubernetes:core/v1:Secret", f"{instance.name}-settings"))["stringData"]
+        assert settings["mongodb-ca.pem"] == ca["data"]["ca.pem"]
+        production = settings["lms-settings-production.py"]
+        assert f'"host": "{endpoint}"' in production and '"replicaSet": "rs0"' in production
+        assert '"ssl": True' in production and '"retryWrites": False' in production
+        assert admin_password not in json.dumps(settings)
+        services = next(inputs(r) for r in of_type(documentdb, "kubernetes:helm.sh/v3:Release")
+                        if r.name == f"{instance.name}-services")["values"]
+        assert services["mongodb"]["enabled"] is False
+
+
+def test_documentdb_outside_the_vendored_regions_is_refused_naming_the_key() -> None:
+    from components.clouds.aws import rds_ca_bundle
+    from components.settings import ConfigError
+
+    assert rds_ca_bundle("us-east-1").count("BEGIN CERTIFICATE") == 3
+    with pytest.raises(ConfigError, match=r"openedx:aws\.mongodb\.service: documentdb needs the Amazon RDS CA"):
+        rds_ca_bundle("mars-north-1")

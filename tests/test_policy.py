@@ -479,6 +479,10 @@ FAILING = [
           "rds"),
     _case(PRODUCTION_PROTECT, resource_args("gcp:container/cluster:Cluster", {"location": "europe-west1"},
                                             config=PRODUCTION), "protect", "gke"),
+    _case(PRODUCTION_PROTECT, resource_args(
+        ELASTICACHE, {"atRestEncryptionEnabled": True}, config=PRODUCTION,
+        urn=f"urn:pulumi:prod::openedx::openedx:clouds:AwsCloud${ELASTICACHE}::shared-redis"),
+        "protect", "shared-cache"),
     # pods
     _case(NO_PRIVILEGED_PODS, resource_args("kubernetes:apps/v1:Deployment", workload(
         "Deployment", {"containers": [container(privileged=True)]})), "privileged is true", "privileged"),
@@ -586,6 +590,10 @@ PASSING = [
         "staging-not-required"),
     _ok(PRODUCTION_PROTECT, resource_args(S3, {"bucketPrefix": "openedx-"}, config=PRODUCTION),
         "per-instance-bucket-not-required"),
+    _ok(PRODUCTION_PROTECT, resource_args(
+        ELASTICACHE, {"atRestEncryptionEnabled": True}, config=PRODUCTION,
+        urn=f"urn:pulumi:prod::openedx::openedx:index:Instance${ELASTICACHE}::acme-redis"),
+        "per-instance-cache-not-required"),
     _ok(NO_PRIVILEGED_PODS, resource_args("kubernetes:apps/v1:Deployment", workload(
         "Deployment", {"securityContext": {"runAsNonRoot": True},
                        "containers": [container(runAsNonRoot=None, runAsUser=None)]})), "pod-level-non-root"),

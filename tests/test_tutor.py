@@ -226,6 +226,7 @@ def test_non_alphanumeric_secret_is_refused_naming_the_field(
         ({"redis": RedisEndpoint("redis", 6379, "default", "ab{{cd}}")}, "redis.password"),
         ({"redis": RedisEndpoint("cache", 6380, tls=True)}, "redis.password"),
         ({"redis": RedisEndpoint("cache", 6380, "default", "p", True, "not a cert")}, "redis.ca_certificate"),
+        ({"redis": RedisEndpoint("redis", 6379, single_database=True)}, "redis.single_database"),
         ({"mysql": MysqlEndpoint("db", 3306, "d", "u", "p", "yes")}, "mysql.tls"),  # type: ignore[arg-type]
         ({"object_storage": GcsStorage("acme1-media", "proj", "not an email")}, "object_storage.signer_email"),
         ({"object_storage": AzureBlobStorage("Media", "acct", "key")}, "object_storage.container"),
@@ -473,6 +474,10 @@ def run_our_settings(production: str, namespace: dict[str, Any] | None = None) -
         "VIDEO_IMAGE_SETTINGS": {}, "VIDEO_TRANSCRIPTS_SETTINGS": {},
         "GRADES_DOWNLOAD": {"STORAGE_KWARGS": {"location": "/openedx/data/grades"}},
         "OPENEDX_LEARNING": {"MEDIA": {"OPTIONS": {"location": "/openedx/media-private/openedx-learning"}}},
+        "DOC_STORE_CONFIG": {"db": "openedx"},
+        "MODULESTORE": {"default": {"OPTIONS": {"stores": [{"DOC_STORE_CONFIG": {"db": "openedx"}}, {}]}}},
+        "FORUM_MONGODB_CLIENT_PARAMETERS": {"host": "mongodb"},
+        "FORUM_MONGODB_DATABASE": "cs_comments_service",
         **(namespace or {}),
     }
     exec(compile(block, "production.py", "exec"), scope)
@@ -490,19 +495,39 @@ def test_managed_mysql_is_reached_over_tls(make: Callable[..., TutorInstance]) -
 CA = "-----BEGIN CERTIFICATE-----\nMIIBmock+/=\n-----END CERTIFICATE-----\n"
 
 
-@pytest.mark.parametrize(("ca", "username"), [("", ""), (CA, "default")])
+def test_documentdb_connections_skip_retryable_writes_and_verify_its_ca(make: Callable[..., TutorInstance]) -> None:
+    bundle = CA + CA.replace("mock", "more")
+    mongodb = MongodbEndpoint("docdb.cluster-x.eu-west-1.docdb.amazonaws.com", 27017, "openedx_acme1",
+                              "openedx_acme1", "Mongo1Pw7x", "admin", use_ssl=True, replica_set="rs0",
+                              ca_certificate=bundle, retry_writes=False)
+    rendered = render(make(mongodb=mongodb))
+    assert rendered.files["mongodb-ca.pem"] == bundle  # mounted by the chart at the path the settings name
+    for variant in ("lms", "cms"):
+        settings = run_our_settings(rendered.files[f"{variant}-settings-production.py"])
+        options = {"retryWrites": False, "tlsCAFile": tutor_plugin.MONGODB_CA_PATH}
+        assert options.items() <= settings["DOC_STORE_CONFIG"].items()
+        assert all(options.items() <= store["DOC_STORE_CONFIG"].items()
+                   for store in settings["MODULESTORE"]["default"]["OPTIONS"]["stores"])
+        assert options.items() <= settings["FORUM_MONGODB_CLIENT_PARAMETERS"].items()
+        assert settings["FORUM_MONGODB_DATABASE"] == "openedx_acme1"  # never a database shared across instances
+    plain = render(make())
+    assert "mongodb-ca.pem" not in plain.files and "_MONGODB_OPTIONS" not in everything(plain)
+
+
+@pytest.mark.parametrize(("ca", "username", "single"), [("", "", False), (CA, "default", False), ("", "", True)])
 def test_managed_redis_is_reached_over_tls_with_encoded_credentials(
-    make: Callable[..., TutorInstance], ca: str, username: str
+    make: Callable[..., TutorInstance], ca: str, username: str, single: bool
 ) -> None:
     import ssl
     from urllib.parse import parse_qs, urlsplit
 
-    redis = RedisEndpoint("cache.example.internal", 6380, username, "Az+Key/w@=", tls=True, ca_certificate=ca)
+    redis = RedisEndpoint("cache.example.internal", 6380, username, "Az+Key/w@=", tls=True, ca_certificate=ca,
+                          single_database=single)
     rendered = render(make(redis=redis))
     for variant in ("lms", "cms"):
         settings = run_our_settings(rendered.files[f"{variant}-settings-production.py"])
         root = f"rediss://{username}:Az%2BKey%2Fw%40%3D@cache.example.internal:6380"
-        assert settings["CACHES"]["default"]["LOCATION"] == root + "/1"
+        assert settings["CACHES"]["default"]["LOCATION"] == root + ("/0" if single else "/1")
         pem = ca.rstrip("\n")  # Jinja drops the final newline; the PEM is still complete
         expected_tls = {"ssl_cert_reqs": ssl.CERT_REQUIRED, **({"ssl_ca_data": pem} if ca else {})}
         assert settings["CACHES"]["default"]["OPTIONS"]["CONNECTION_POOL_KWARGS"] == expected_tls

@@ -7,25 +7,31 @@ Production defaults come from `openedx:environment`; every one can be overridden
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components.clouds import common
 from components.infrastructure import (
     MANAGED_SERVICE_PORTS,
+    CacheEndpoint,
     Egress,
     InCluster,
     Infrastructure,
     InstanceStorage,
+    ManagedCache,
     ManagedEndpoint,
+    ManagedMongodb,
     S3Bucket,
 )
-from components.settings import AwsSettings, StackSettings
+from components.settings import AwsSettings, ConfigError, StackSettings
 
 ZONES = 3
 EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -100,6 +106,31 @@ def _assume_role_policy(service: str) -> str:
 
 def mysql_instance_class(production: bool) -> str:
     return "db.r6g.large" if production else "db.t4g.medium"
+
+
+DOCUMENTDB_CA = "rds-ca-rsa2048-g1"
+RDS_CA_FILE = Path(__file__).with_name("aws_rds_ca.json")
+
+
+def rds_ca_bundle(region: str) -> str:
+    """The Amazon RDS root CAs of `region` (RSA2048, RSA4096, ECC384; DocumentDB's server certificates chain to
+    one of them), from the vendored copy of AWS's global bundle (see its `source`)."""
+    regions: dict[str, dict[str, str]] = json.loads(RDS_CA_FILE.read_text())["regions"]
+    if region not in regions:
+        raise ConfigError([f"openedx:aws.mongodb.service: documentdb needs the Amazon RDS CA of {region}, which "
+                           f"{RDS_CA_FILE.name} lacks (it has {', '.join(sorted(regions))}); use in-cluster"])
+    return "".join(regions[region][kind] for kind in sorted(regions[region]))
+
+
+def cache_node_type(production: bool) -> str:
+    return "cache.r7g.large" if production else "cache.t4g.small"
+
+
+def replication_group_id(stack: str, instance: str) -> str:
+    """ElastiCache ids are account-wide, at most 40 characters, without '--': a readable prefix of the instance
+    name and a digest of stack and instance keep them unique."""
+    digest = hashlib.sha256(f"{stack}/{instance}".encode()).hexdigest()[:8]
+    return f"ox-{instance[:20].rstrip('-')}-{digest}"
 
 
 # --- the component -----------------------------------------------------------------------------------------------
@@ -300,11 +331,11 @@ class AwsCloud(pulumi.ComponentResource):
         self.infrastructure = Infrastructure(
             provider=provider,
             mysql=mysql_endpoint,
-            mongodb=InCluster(),  # Amazon DocumentDB lacks features Open edX's modulestore relies on
-            redis=InCluster(),
+            mongodb=self._documentdb(stack, db_subnets.subnet_ids, vpc.id, node_security_group, tags),
             storage_class=storage_class,
             retain_storage_class=retain_storage_class,
             object_storage=self.bucket_for,
+            redis=self._caches(settings, vpc.id, private_subnets, node_security_group, tags),
             egress=(Egress(settings.vpc_cidr, MANAGED_SERVICE_PORTS),),
         )
         self.register_outputs({"clusterName": cluster.name, "vpcId": vpc.id, "mysqlAddress": database.address})
@@ -326,6 +357,107 @@ class AwsCloud(pulumi.ComponentResource):
                                          referenced_security_group_id=source_group,
                                          opts=self._opts())
         return group
+
+    def _documentdb(self, stack: StackSettings, subnet_ids: pulumi.Input[Sequence[str]], vpc_id: pulumi.Input[str],
+                    source_group: pulumi.Input[str], tags: dict[str, str]) -> InCluster | ManagedMongodb:
+        """In-cluster MongoDB, or one DocumentDB cluster for the stack: private, encrypted, TLS only, reachable
+        from the cluster's nodes only; each instance gets a database and a user of its own (provisioning Job)."""
+        mongo = stack.aws.mongodb
+        if mongo.service == "in-cluster":
+            return InCluster()
+        name, defaults = self._name_prefix, common.environment_defaults(stack.production)
+        ca_bundle = rds_ca_bundle(self._region)
+        deletion_protection = common.pick(mongo.deletion_protection, defaults.deletion_protection)
+        stateful = self._opts(protect=stack.production)
+        subnets = aws.docdb.SubnetGroup(f"{name}-mongodb", subnet_ids=subnet_ids, tags=tags, opts=self._opts())
+        security_group = self._security_group("mongodb", vpc_id, 27017, source_group, tags)
+        parameters = aws.docdb.ClusterParameterGroup(
+            f"{name}-mongodb", family=f"docdb{mongo.engine_version.rsplit('.', 1)[0]}",
+            description="Open edX: TLS required, audit log on",
+            parameters=[aws.docdb.ClusterParameterGroupParameterArgs(name="tls", value="enabled"),
+                        aws.docdb.ClusterParameterGroupParameterArgs(name="audit_logs", value="enabled")],
+            tags=tags, opts=self._opts())
+        admin_password = common.admin_password(name, self, service="mongodb")
+        cluster = aws.docdb.Cluster(
+            f"{name}-mongodb",
+            cluster_identifier=f"{common.cluster_name(name)}-mongodb",
+            engine="docdb",
+            engine_version=mongo.engine_version,
+            master_username=common.ADMIN_USERNAME,
+            master_password=admin_password,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[security_group.id],
+            db_cluster_parameter_group_name=parameters.name,
+            storage_encrypted=True,
+            backup_retention_period=common.pick(mongo.backup_retention_days, defaults.backup_retention_days),
+            deletion_protection=deletion_protection,
+            skip_final_snapshot=not deletion_protection,
+            final_snapshot_identifier=f"{common.cluster_name(name)}-mongodb-final" if deletion_protection else None,
+            enabled_cloudwatch_logs_exports=["audit"],
+            apply_immediately=not stack.production,
+            tags=tags,
+            opts=stateful,
+        )
+        for index in range(common.pick(mongo.instances, 2 if defaults.high_availability else 1)):
+            aws.docdb.ClusterInstance(
+                f"{name}-mongodb-{index}",
+                cluster_identifier=cluster.id,
+                instance_class=mongo.instance_class or mysql_instance_class(stack.production),
+                ca_cert_identifier=DOCUMENTDB_CA,
+                auto_minor_version_upgrade=True,
+                apply_immediately=not stack.production,
+                tags=tags,
+                opts=stateful,
+            )
+        return ManagedMongodb(host=cluster.endpoint, port=27017, tls=True,
+                              admin_username=pulumi.Output.from_input(common.ADMIN_USERNAME),
+                              admin_password=admin_password, ca_certificate=ca_bundle,
+                              replica_set="rs0", retry_writes=False)
+
+    def _caches(self, settings: AwsSettings, vpc_id: pulumi.Input[str], subnets: Sequence[aws.ec2.Subnet],
+                source_group: pulumi.Input[str], tags: dict[str, str]) -> InCluster | ManagedCache:
+        """In-cluster Redis, or what every instance's ElastiCache group shares: private subnets, a security group
+        open to the cluster's nodes only."""
+        if settings.redis.service == "in-cluster":
+            return InCluster()
+        self._cache_subnets = aws.elasticache.SubnetGroup(
+            f"{self._name_prefix}-redis", subnet_ids=[s.id for s in subnets],
+            description="Open edX instance caches: private subnets", tags=tags, opts=self._opts())
+        self._cache_group = self._security_group("redis", vpc_id, 6379, source_group, tags)
+        self._cache_settings = settings.redis
+        return ManagedCache(create=self.cache_for)
+
+    def cache_for(self, instance: str, parent: pulumi.Resource) -> CacheEndpoint:
+        """The instance's own ElastiCache replication group: encrypted at rest and in transit, AUTH required."""
+        auth_token = random.RandomPassword(f"{instance}-redis-auth", length=64, special=False,
+                                           opts=pulumi.ResourceOptions(parent=parent)).result
+        redis = self._cache_settings
+        group = aws.elasticache.ReplicationGroup(
+            f"{instance}-redis",
+            replication_group_id=replication_group_id(pulumi.get_stack(), instance),
+            description=f"Open edX instance {instance}",
+            engine="redis",
+            engine_version=redis.engine_version,
+            node_type=redis.node_type or cache_node_type(self._production),
+            num_cache_clusters=2 if self._production else 1,
+            automatic_failover_enabled=self._production,
+            multi_az_enabled=self._production,
+            port=6379,
+            subnet_group_name=self._cache_subnets.name,
+            security_group_ids=[self._cache_group.id],
+            at_rest_encryption_enabled=True,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
+            auth_token=auth_token,
+            # Celery's queues live here: evict only keys with a TTL (cache entries), never queued tasks.
+            parameter_group_name="default.redis7" if redis.engine_version.startswith("7") else "default.redis6.x",
+            snapshot_retention_limit=7 if self._production else 1,
+            apply_immediately=not self._production,
+            auto_minor_version_upgrade=True,
+            tags=common.resource_labels(),
+            opts=self._opts(parent=parent),
+        )
+        return CacheEndpoint(host=group.primary_endpoint_address, port=6379, password=auth_token)
 
     def bucket_for(self, instance: str, namespace: str, service_account: str, hosts: Sequence[str],
                    parent: pulumi.Resource) -> InstanceStorage:

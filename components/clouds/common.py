@@ -75,10 +75,11 @@ def exec_kubeconfig(name: str, server: str, ca_data: str, command: str, args: Se
     })
 
 
-def admin_password(name: str, parent: pulumi.Resource) -> pulumi.Output[str]:
-    """The shared MySQL server's admin password: generated, kept (secret) in the state, never in config."""
-    return random.RandomPassword(f"{name}-mysql-admin", length=40, special=False,
-                                 opts=pulumi.ResourceOptions(parent=parent)).result
+def admin_password(name: str, parent: pulumi.Resource, service: str = "mysql") -> pulumi.Output[str]:
+    """A shared server's admin password: generated, kept (secret) in the state, never in config. Alphanumeric (it
+    passes through shells and URLs) with every class present (Azure refuses passwords with fewer than three)."""
+    return random.RandomPassword(f"{name}-{service}-admin", length=40, special=False, min_upper=1, min_lower=1,
+                                 min_numeric=1, opts=pulumi.ResourceOptions(parent=parent)).result
 
 
 def storage_classes(name: str, provisioner: str, parameters: Mapping[str, str], provider: k8s.Provider,

@@ -22,6 +22,7 @@ from components.infrastructure import (
     InstanceStorage,
     ManagedCache,
     ManagedEndpoint,
+    ManagedMongodb,
     S3Bucket,
     StorageService,
 )
@@ -77,6 +78,20 @@ def mysql_endpoint(
     return "mysql", 3306, APP_DATABASE, APP_USER, False
 
 
+def mongodb_endpoint(instance: InstanceSettings, infrastructure: Infrastructure, s: Mapping[str, Any]
+                     ) -> tc.MongodbEndpoint:
+    """The instance's own MongoDB server, or its database (and user, kept in `admin`) on the shared service."""
+    server = infrastructure.mongodb
+    if not isinstance(server, ManagedEndpoint):
+        return tc.MongodbEndpoint("mongodb", 27017, APP_DATABASE, APP_USER, s["mongodb_password"])
+    mongo = server if isinstance(server, ManagedMongodb) else None
+    return tc.MongodbEndpoint(
+        s["mongodb_host"], server.port, database_name(instance.name), user_name(instance.name),
+        s["mongodb_password"], auth_source="admin", use_ssl=server.tls,
+        replica_set=mongo.replica_set if mongo else "", ca_certificate=server.ca_certificate or "",
+        retry_writes=mongo.retry_writes if mongo else True)
+
+
 def object_storage(service: StorageService, s: Mapping[str, Any]) -> tc.ObjectStorage:
     """The Tutor-side description of the instance's bucket, from the adapter's (resolved values in `s`)."""
     if isinstance(service, S3Bucket):
@@ -105,7 +120,8 @@ def redis_endpoint(cache: CacheEndpoint | None, s: Mapping[str, Any]) -> tc.Redi
     if cache is None:
         return tc.RedisEndpoint("redis", 6379)
     return tc.RedisEndpoint(s["redis_host"], int(s["redis_port"]), username=cache.username,
-                            password=s["redis_password"], tls=True, ca_certificate=s["redis_ca"])
+                            password=s["redis_password"], tls=True, ca_certificate=s["redis_ca"],
+                            single_database=cache.single_database)
 
 
 def _cache_inputs(cache: CacheEndpoint | None) -> dict[str, pulumi.Input[Any]]:
@@ -125,8 +141,6 @@ def tutor_instance(
     """Every value Tutor needs, resolved: the instance's settings, its data services and its generated secrets.
 
     `cache` is the instance's managed Redis (None: its own in-cluster one)."""
-    if not isinstance(infrastructure.mongodb, InCluster):
-        raise ValueError("a managed MongoDB is not supported: its TLS settings patch is not written yet")
     scheme = "https" if instance.https else "http"
     mysql_host, mysql_port, database, user, mysql_tls = mysql_endpoint(instance, infrastructure)
 
@@ -144,7 +158,7 @@ def tutor_instance(
             mfe_image=_image(instance.images.mfe, pinned_image(MFE_VALUES, "image")),
             plugins=instance.plugins,
             mysql=tc.MysqlEndpoint(s["mysql_host"], mysql_port, database, user, s["mysql_password"], tls=mysql_tls),
-            mongodb=tc.MongodbEndpoint("mongodb", 27017, APP_DATABASE, APP_USER, s["mongodb_password"]),
+            mongodb=mongodb_endpoint(instance, infrastructure, s),
             redis=redis_endpoint(cache, s),
             meilisearch=tc.MeilisearchEndpoint(
                 url="http://meilisearch:7700",
@@ -168,6 +182,7 @@ def tutor_instance(
     return pulumi.Output.all(
         **{name: getattr(secrets, name) for name in sorted(wanted)},
         mysql_host=mysql_host,
+        mongodb_host=infrastructure.mongodb.host if isinstance(infrastructure.mongodb, ManagedEndpoint) else "",
         **_storage_inputs(storage),
         **_cache_inputs(cache),
     ).apply(build)

@@ -19,7 +19,7 @@ from components.infrastructure import Infrastructure
 from components.openedx import endpoints, secrets, values
 from components.openedx.tutor import RenderedSettings, render
 from components.platform import Routing
-from components.provisioning import SharedMysql
+from components.provisioning import SharedServers
 from components.settings import InstanceSettings, StackSettings
 
 APP_RELEASE_TIMEOUT = 3600  # seconds: a first edx-platform migration takes tens of minutes (per hook)
@@ -33,7 +33,7 @@ class InstanceArgs:
     stack: StackSettings
     infrastructure: Infrastructure
     routing: Routing
-    shared_mysql: SharedMysql | None = None
+    shared_servers: SharedServers | None = None
     """The stack's shared MySQL server, where the instance's database is provisioned (None: its own server)."""
     after: tuple[pulumi.Resource, ...] = ()
     """Releases of the previous rollout wave: this instance's application waits for them."""
@@ -79,8 +79,9 @@ class Instance(pulumi.ComponentResource):
             child, depends_on=[namespace],
         )
         data_services: list[pulumi.Resource] = [foundation]
-        if args.shared_mysql is not None:
-            data_services.append(args.shared_mysql.provision(name, generated.mysql_password, self))
+        if args.shared_servers is not None:
+            data_services += args.shared_servers.provision(
+                name, {"mysql": generated.mysql_password, "mongodb": generated.mongodb_password}, self)
         if in_cluster:
             credentials = k8s.core.v1.Secret(
                 f"{name}-services-credentials",

@@ -136,6 +136,14 @@ class RenderedSettings:
         return hashlib.sha256(canonical.encode()).hexdigest()[:10]
 
 
+def _with_certificates(settings: RenderedSettings, instance: TutorInstance) -> RenderedSettings:
+    """The CA bundle a managed MongoDB is verified against travels in the settings Secret (the chart mounts it)."""
+    if not instance.mongodb.ca_certificate:
+        return settings
+    files = {**settings.files, tutor_plugin.MONGODB_CA_KEY: instance.mongodb.ca_certificate}
+    return RenderedSettings(dict(sorted(files.items())), settings.init_tasks)
+
+
 def render(instance: TutorInstance) -> RenderedSettings:
     """The rendered settings of one instance (switches the process's plugin set if it has to)."""
     return _ENGINE.render([instance])[0]
@@ -364,7 +372,8 @@ class _Engine:
             for names in sorted(groups, key=lambda names: (names != current, names)):
                 plugin_set = self._use(names)
                 for index in groups[names]:
-                    results[index] = self._render_one(plugin_set, instances[index].name, configs[index])
+                    results[index] = _with_certificates(
+                        self._render_one(plugin_set, instances[index].name, configs[index]), instances[index])
         return [results[index] for index in range(len(instances))]
 
     def full_config(self, instance: TutorInstance) -> Config:

@@ -46,6 +46,8 @@ class MongodbEndpoint:
     auth_source: str = "admin"
     use_ssl: bool = False
     replica_set: str = ""
+    ca_certificate: str = ""  # PEM bundle the server is verified against, when not publicly trusted
+    retry_writes: bool = True  # False for Amazon DocumentDB, which has no retryable writes
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class RedisEndpoint:
     password: str = ""
     tls: bool = False  # a managed Redis: TLS only (rediss://), certificate verified
     ca_certificate: str = ""  # PEM of the server's CA when it is not publicly trusted
+    single_database: bool = False  # database 0 only (no SELECT): the cache and Celery's broker share it
 
 
 @dataclass(frozen=True)
@@ -355,6 +358,8 @@ def _database_checks(mysql: MysqlEndpoint, mongo: MongodbEndpoint) -> Iterator[t
         ("mongodb.auth_source", mongo.auth_source, _identifier),
         ("mongodb.use_ssl", mongo.use_ssl, _flag),
         ("mongodb.replica_set", mongo.replica_set, _identifier),
+        ("mongodb.ca_certificate", mongo.ca_certificate, _optional_certificate),
+        ("mongodb.retry_writes", mongo.retry_writes, _flag),
     ]
 
 
@@ -368,6 +373,7 @@ def _service_checks(
         ("redis.password", redis.password, _optional_credential),
         ("redis.tls", redis.tls, _flag),
         ("redis.ca_certificate", redis.ca_certificate, _optional_certificate),
+        ("redis.single_database", redis.single_database, _flag),
         ("meilisearch.url", meili.url, _url),
         ("meilisearch.public_url", meili.public_url, _url),
         ("meilisearch.master_key", meili.master_key, _secret),
@@ -417,6 +423,8 @@ def _rule_problems(instance: TutorInstance) -> Iterator[str]:
         yield 'redis.username: must be set (e.g. "default") with a password; Tutor drops credentials without one'
     if instance.smtp.use_tls is True and instance.smtp.use_ssl is True:
         yield "smtp.use_ssl: use_tls and use_ssl are exclusive"
+    if instance.redis.single_database and not instance.redis.tls:
+        yield "redis.single_database: applies to a managed Redis (tls) only, whose URLs our plugin writes"
     if instance.redis.tls and not instance.redis.password:
         yield "redis.password: a managed Redis (tls) is reached with AUTH; the password must be set"
     storage = instance.object_storage
@@ -512,6 +520,8 @@ def _mongodb(mongo: MongodbEndpoint) -> dict[str, Any]:
         "MONGODB_AUTH_SOURCE": mongo.auth_source,
         "MONGODB_USE_SSL": mongo.use_ssl,
         "MONGODB_REPLICA_SET": mongo.replica_set,
+        tutor_plugin.MONGODB_CA_FILE: tutor_plugin.MONGODB_CA_PATH if mongo.ca_certificate else "",
+        tutor_plugin.MONGODB_RETRY_WRITES: mongo.retry_writes,
     }
 
 
@@ -523,6 +533,7 @@ def _redis(redis: RedisEndpoint) -> dict[str, Any]:
         "REDIS_PASSWORD": redis.password,
         tutor_plugin.REDIS_TLS: redis.tls,
         tutor_plugin.REDIS_CA_CERTIFICATE: redis.ca_certificate,
+        tutor_plugin.REDIS_SINGLE_DATABASE: redis.single_database,
     }
 
 

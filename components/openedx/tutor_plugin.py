@@ -33,11 +33,14 @@ GCS_SIGNER_EMAIL = "KUBERNETES_GCS_SIGNER_EMAIL"
 AZURE_ACCOUNT_NAME = "KUBERNETES_AZURE_ACCOUNT_NAME"
 AZURE_ACCOUNT_KEY = "KUBERNETES_AZURE_ACCOUNT_KEY"
 MYSQL_TLS = "KUBERNETES_MYSQL_TLS"
+MONGODB_CA_FILE = "KUBERNETES_MONGODB_CA_FILE"
+MONGODB_RETRY_WRITES = "KUBERNETES_MONGODB_RETRY_WRITES"
 REDIS_TLS = "KUBERNETES_REDIS_TLS"
 REDIS_CA_CERTIFICATE = "KUBERNETES_REDIS_CA_CERTIFICATE"
+REDIS_SINGLE_DATABASE = "KUBERNETES_REDIS_SINGLE_DATABASE"
 MEILISEARCH_UPSTREAM = "KUBERNETES_MEILISEARCH_UPSTREAM"
 
-FLAGS = (S3_WORKLOAD_IDENTITY, MYSQL_TLS, REDIS_TLS)
+FLAGS = (S3_WORKLOAD_IDENTITY, MYSQL_TLS, REDIS_TLS, REDIS_SINGLE_DATABASE)
 CONFIG_KEYS: tuple[str, ...] = (
     STORAGE_BACKEND,
     STORAGE_BUCKET,
@@ -50,12 +53,21 @@ CONFIG_KEYS: tuple[str, ...] = (
     AZURE_ACCOUNT_NAME,
     AZURE_ACCOUNT_KEY,
     MYSQL_TLS,
+    MONGODB_CA_FILE,
+    MONGODB_RETRY_WRITES,
     REDIS_TLS,
     REDIS_CA_CERTIFICATE,
+    REDIS_SINGLE_DATABASE,
     MEILISEARCH_UPSTREAM,
 )
 
-DEFAULTS: Mapping[str, Any] = MappingProxyType({key: (False if key in FLAGS else "") for key in CONFIG_KEYS})
+DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {key: (False if key in FLAGS else "") for key in CONFIG_KEYS} | {MONGODB_RETRY_WRITES: True}
+)
+
+MONGODB_CA_KEY = "mongodb-ca.pem"
+"""Settings Secret key of a managed MongoDB's CA bundle; the chart mounts it (optionally) at MONGODB_CA_PATH."""
+MONGODB_CA_PATH = "/openedx/ca/mongodb-ca.pem"
 """Default of each key (full names). `tutor_config` always sets them all; these keep the plugin self-contained."""
 
 STORAGE_CLASSES = MappingProxyType({
@@ -84,6 +96,22 @@ for _database in DATABASES.values():
     if _database.get("ENGINE", "").endswith("mysql"):
         _database.setdefault("OPTIONS", {})["ssl_mode"] = "REQUIRED"
 {%- endif %}
+{%- if KUBERNETES_MONGODB_CA_FILE or not KUBERNETES_MONGODB_RETRY_WRITES %}
+
+# A managed MongoDB-compatible service (Amazon DocumentDB): no retryable writes, and TLS verified against the
+# service's CA, on every connection (modulestore, contentstore, forum).
+_MONGODB_OPTIONS = {"retryWrites": {{ KUBERNETES_MONGODB_RETRY_WRITES }}}
+{%- if KUBERNETES_MONGODB_CA_FILE %}
+_MONGODB_OPTIONS["tlsCAFile"] = "{{ KUBERNETES_MONGODB_CA_FILE }}"
+{%- endif %}
+DOC_STORE_CONFIG.update(_MONGODB_OPTIONS)
+for _store in MODULESTORE["default"]["OPTIONS"]["stores"]:
+    _store.setdefault("DOC_STORE_CONFIG", {}).update(_MONGODB_OPTIONS)
+if "FORUM_MONGODB_CLIENT_PARAMETERS" in globals():
+    FORUM_MONGODB_CLIENT_PARAMETERS.update(_MONGODB_OPTIONS)
+    # The server is shared: the forum's collections go to the instance's own database, the only one it may use.
+    FORUM_MONGODB_DATABASE = "{{ MONGODB_DATABASE }}"
+{%- endif %}
 {%- if KUBERNETES_REDIS_TLS %}
 
 # A managed Redis speaks TLS only, with AUTH. Tutor writes redis:// URLs with the password pasted in unescaped:
@@ -97,11 +125,18 @@ if _REDIS_CA_CERTIFICATE:
     _REDIS_TLS["ssl_ca_data"] = _REDIS_CA_CERTIFICATE
 _REDIS_ROOT = "rediss://{}:{}@{{ REDIS_HOST }}:{{ REDIS_PORT }}".format(
     _quote("{{ REDIS_USERNAME }}", safe=""), _quote("{{ REDIS_PASSWORD }}", safe=""))
+{%- if KUBERNETES_REDIS_SINGLE_DATABASE %}
+# The service has database 0 only: cache entries (prefixed, with a TTL) and Celery's queues (no TTL, so never
+# evicted under volatile-lru) share it.
+_REDIS_CACHE_DB, _REDIS_CELERY_DB = 0, 0
+{%- else %}
+_REDIS_CACHE_DB, _REDIS_CELERY_DB = {{ OPENEDX_CACHE_REDIS_DB }}, {{ OPENEDX_CELERY_REDIS_DB }}
+{%- endif %}
 for _cache in CACHES.values():
     if _cache.get("BACKEND") == "django_redis.cache.RedisCache":
-        _cache["LOCATION"] = _REDIS_ROOT + "/{{ OPENEDX_CACHE_REDIS_DB }}"
+        _cache["LOCATION"] = "{}/{}".format(_REDIS_ROOT, _REDIS_CACHE_DB)
         _cache.setdefault("OPTIONS", {})["CONNECTION_POOL_KWARGS"] = dict(_REDIS_TLS)
-BROKER_URL = _REDIS_ROOT + "/{{ OPENEDX_CELERY_REDIS_DB }}"
+BROKER_URL = "{}/{}".format(_REDIS_ROOT, _REDIS_CELERY_DB)
 BROKER_USE_SSL = dict(_REDIS_TLS)
 # The event bus client takes its options from the URL only.
 EVENT_BUS_REDIS_CONNECTION_URL = _REDIS_ROOT + "/?" + _urlencode(

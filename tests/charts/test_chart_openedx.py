@@ -150,6 +150,10 @@ def test_every_settings_file_comes_from_its_secret_key(variant: str) -> None:
             _, volume = mounted_volume(spec, container, path)
             assert volume["secret"]["secretName"] == secret, name
             assert {item["key"]: item["path"] for item in volume["secret"]["items"]} == items, (name, path)
+        # A managed MongoDB's CA: optional, so an instance without one (the Secret lacks the key) still starts.
+        _, ca = mounted_volume(spec, container, "/openedx/ca")
+        assert ca["secret"] == {"secretName": secret, "defaultMode": 0o444, "optional": True,
+                                "items": [{"key": "mongodb-ca.pem", "path": "mongodb-ca.pem"}]}, name
         is_web = name in ("lms", "cms")
         assert ("/openedx/uwsgi.ini" in mounts(container)) is is_web, name
         if is_web:

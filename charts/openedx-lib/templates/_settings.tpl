@@ -12,6 +12,8 @@ Tutor's Kubernetes manifests use:
   uwsgi.ini                        /openedx/uwsgi.ini (lms/cms web only, subPath)
   caddy-Caddyfile, mfe-Caddyfile   /etc/caddy/Caddyfile of caddy and mfe
   <init task keys>                 /openedx/init-tasks/<key> (hook Jobs only)
+  mongodb-ca.pem (optional)        /openedx/ca/mongodb-ca.pem: the CA a managed MongoDB's certificate is
+                                   verified against (Amazon DocumentDB); absent when not needed
 
 <module> is each of __init__, development, production, test.
 */}}
@@ -35,7 +37,8 @@ __init__ development production test
 {{- end -}}
 
 {{/*
-openedx-lib.settings.secretVolume: one volume projecting `items` ({key: path}) of the settings Secret.
+openedx-lib.settings.secretVolume: one volume projecting `items` ({key: path}) of the settings Secret;
+`optional` true when the Secret may lack them.
 Usage: {{- include "openedx-lib.settings.secretVolume" (dict "name" "caddy-config" "items" (dict "caddy-Caddyfile" "Caddyfile") "context" $) | nindent 8 }}
 */}}
 {{- define "openedx-lib.settings.secretVolume" -}}
@@ -43,6 +46,9 @@ Usage: {{- include "openedx-lib.settings.secretVolume" (dict "name" "caddy-confi
   secret:
     secretName: {{ include "openedx-lib.settings.secretName" .context }}
     defaultMode: 292 {{- /* 0444: read-only, readable by the pod user whatever its fsGroup */}}
+    {{- if .optional }}
+    optional: true {{- /* a key the Secret may lack: the volume is then empty */}}
+    {{- end }}
     items:
       {{- range $key, $path := .items }}
       - key: {{ $key | quote }}
@@ -64,6 +70,7 @@ Usage: {{- include "openedx-lib.settings.volumes" (dict "uwsgi" true "context" $
 {{ include "openedx-lib.settings.secretVolume" (dict "name" (printf "settings-%s" $variant) "items" $items "context" $.context) }}
 {{- end }}
 {{ include "openedx-lib.settings.secretVolume" (dict "name" "config" "items" (dict "lms.env.yml" "lms.env.yml" "cms.env.yml" "cms.env.yml") "context" .context) }}
+{{ include "openedx-lib.settings.secretVolume" (dict "name" "ca-certificates" "items" (dict "mongodb-ca.pem" "mongodb-ca.pem") "optional" true "context" .context) }}
 {{- if .uwsgi }}
 {{ include "openedx-lib.settings.secretVolume" (dict "name" "uwsgi-config" "items" (dict "uwsgi.ini" "uwsgi.ini") "context" .context) }}
 {{- end }}
@@ -82,6 +89,9 @@ Usage: {{- include "openedx-lib.settings.volumeMounts" (dict "uwsgi" true) | nin
   readOnly: true
 - name: config
   mountPath: /openedx/config
+  readOnly: true
+- name: ca-certificates
+  mountPath: /openedx/ca
   readOnly: true
 {{- if .uwsgi }}
 - name: uwsgi-config
