@@ -459,7 +459,8 @@ class OfflineMocks(pulumi_mocks.Mocks):
         metadata = outputs.get("metadata")
         if isinstance(metadata, dict) and "name" not in metadata and args.typ.startswith("kubernetes:"):
             outputs["metadata"] = {**metadata, "name": f"{args.name}-{hashlib.sha1(urn_seed.encode()).hexdigest()[:8]}"}
-        resource_id = args.resource_id or (f"{args.name}-id" if args.custom else None)
+        # The provider's id where the computed outputs name one (ARM ids, bucket names), else a stand-in.
+        resource_id = args.resource_id or (str(outputs.get("id") or f"{args.name}-id") if args.custom else None)
         if isinstance(metadata, dict) and args.typ.startswith("kubernetes:") and "name" in metadata:
             namespace = metadata.get("namespace")
             resource_id = f"{namespace}/{metadata['name']}" if namespace else str(metadata["name"])

@@ -557,7 +557,7 @@ def load(raw: Mapping[str, Any], provider_config: Mapping[str, Any] | None = Non
             problems += _describe(error, InstanceSettings, ("instances", index))
     problems += _stack_problems(raw_instances, instances)
     if stack is not None:
-        problems += _cloud_problems(stack, [instance for _, instance in instances], provider_config or {})
+        problems += _cloud_problems(stack, instances, provider_config or {})
     problems.sort(key=_problem_order)
 
     if problems or stack is None:
@@ -598,9 +598,11 @@ REQUIRED_PROVIDER_KEYS = {
 }
 
 
-def _cloud_problems(
-    stack: StackSettings, instances: list[InstanceSettings], config: Mapping[str, Any]
-) -> list[str]:
+IndexedInstances = list[tuple[int, InstanceSettings]]
+"""The valid instances with their index in `openedx:instances` (for key paths)."""
+
+
+def _cloud_problems(stack: StackSettings, instances: IndexedInstances, config: Mapping[str, Any]) -> list[str]:
     """The provider keys the stack's cloud needs, and what its adapter cannot build from the settings."""
     problems = [
         f"{key}: required when {NAMESPACE}:cloud is {stack.cloud}"
@@ -624,11 +626,11 @@ def _api_access_problems(key: str, cidrs: tuple[str, ...] | None, production: bo
     return []
 
 
-def _aws_problems(stack: StackSettings, instances: list[InstanceSettings]) -> list[str]:
+def _aws_problems(stack: StackSettings, instances: IndexedInstances) -> list[str]:
     return _api_access_problems("aws.publicAccessCidrs", stack.aws.public_access_cidrs, stack.production)
 
 
-def _gcp_problems(stack: StackSettings, instances: list[InstanceSettings]) -> list[str]:
+def _gcp_problems(stack: StackSettings, instances: IndexedInstances) -> list[str]:
     """Who may reach the API, and the VPC's ranges: IPv4, private, of a usable size, never overlapping."""
     gcp = stack.gcp
     problems = _api_access_problems("gcp.masterAuthorizedCidrs", gcp.master_authorized_cidrs, stack.production)
@@ -660,7 +662,7 @@ AZURE_BLOB_IMAGE_HINT = (
 )
 
 
-def _azure_problems(stack: StackSettings, instances: list[InstanceSettings]) -> list[str]:
+def _azure_problems(stack: StackSettings, instances: IndexedInstances) -> list[str]:
     azure = stack.azure
     problems = _api_access_problems("azure.apiAuthorizedCidrs", azure.api_authorized_cidrs, stack.production)
     mysql_ha = azure.mysql.high_availability if azure.mysql.high_availability is not None else stack.production
@@ -676,7 +678,7 @@ def _azure_problems(stack: StackSettings, instances: list[InstanceSettings]) -> 
                          ipaddress.ip_network(other := ranges[other_key]))]
         seen.append(key)
     if azure.media_storage == "blob":
-        for index, instance in enumerate(instances):
+        for index, instance in instances:
             image = instance.images.openedx
             if image is None or not image.azure_storage_blob:
                 problems.append(

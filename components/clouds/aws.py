@@ -498,6 +498,3 @@ class AwsCloud(pulumi.ComponentResource):
             service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
         )
 
-
-def provision(stack: StackSettings, region: str) -> Infrastructure:
-    return AwsCloud("aws", stack, region).infrastructure

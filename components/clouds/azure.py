@@ -506,7 +506,3 @@ def _fqdn(value: str | None) -> str:
     if not value:
         raise ValueError("the MySQL server reports no fully qualified domain name")
     return value
-
-
-def provision(stack: StackSettings, location: str) -> Infrastructure:
-    return AzureCloud("azure", stack, location).infrastructure

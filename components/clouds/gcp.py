@@ -392,6 +392,3 @@ class GcpCloud(pulumi.ComponentResource):
             service_account_annotations={WORKLOAD_IDENTITY_ANNOTATION: account.email},
         )
 
-
-def provision(stack: StackSettings, project: str, region: str) -> Infrastructure:
-    return GcpCloud("gcp", stack, project, region).infrastructure
