@@ -23,4 +23,5 @@ ln -sf ../checkov/bin/checkov venv/bin/checkov
 venv/bin/python -c "from components.helm import helm_binary; print('helm:', helm_binary())"
 venv/bin/ruff check .
 venv/bin/mypy
-exec venv/bin/python -m pytest "$@"
+# Tests run in parallel, one worker per core (`./test.sh -n 0` for a serial run).
+exec venv/bin/python -m pytest -n auto "$@"
