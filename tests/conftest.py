@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,32 @@ def evaluate_stack() -> Evaluate:
 
 def of_type(recording: Recording, type_: str) -> list[Registration]:
     return [r for r in recording.resources.values() if r.type == type_]
+
+
+def one(recording: Recording, type_: str) -> Registration:
+    (found,) = of_type(recording, type_)
+    return found
+
+
+def named(recording: Recording, type_: str, name: str) -> Registration:
+    (found,) = [r for r in of_type(recording, type_) if r.name == name]
+    return found
+
+
+def instances(recording: Recording) -> list[Registration]:
+    found = of_type(recording, "openedx:index:Instance")
+    assert found, "the stack deploys no instance: the assertions about instances would be vacuous"
+    return found
+
+
+def assert_admin_credential_confined(recording: Recording, service: str = "mysql") -> None:
+    """A shared server's admin credential is in the system namespace's Secret and in no other Secret or Release."""
+    admin = named(recording, "kubernetes:core/v1:Secret", f"shared-{service}-admin")
+    assert inputs(admin)["metadata"]["namespace"] == "openedx-system"
+    password = inputs(admin)["stringData"]["password"]
+    for r in of_type(recording, "kubernetes:core/v1:Secret") + of_type(recording, "kubernetes:helm.sh/v3:Release"):
+        if r.urn != admin.urn:
+            assert password not in json.dumps(inputs(r)), r.urn
 
 
 def inputs(registration: Registration) -> dict[str, Any]:

@@ -9,8 +9,8 @@ import pytest
 
 from components.clouds.aws import subnet_cidrs
 from components.evaluation import PROJECT_DIR, evaluate_stack_file
-from components.mocks import Recording, Registration
-from tests.conftest import inputs, of_type
+from components.mocks import Recording
+from tests.conftest import assert_admin_credential_confined, inputs, named, of_type, one
 
 DOCDB_PARAMETERS = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
 STACKS = {"dev": PROJECT_DIR / "stacks/Pulumi.aws-dev.yaml",
@@ -22,11 +22,6 @@ def stack(request) -> tuple[str, Recording]:
     recording = evaluate_stack_file(STACKS[request.param])
     assert not recording.duplicate_urns
     return request.param, recording
-
-
-def one(recording: Recording, type_: str) -> Registration:
-    (found,) = of_type(recording, type_)
-    return found
 
 
 def test_every_resource_uses_the_stack_providers(stack) -> None:
@@ -130,15 +125,6 @@ def test_each_instance_bucket_is_private_encrypted_and_versioned(stack) -> None:
         assert not bucket.protect  # removing an instance must not fail the update
 
 
-def outputs(recording: Recording, registration: Registration) -> dict[str, Any]:
-    return recording.resources[registration.urn].outputs
-
-
-def named(recording: Recording, type_: str, name: str) -> Registration:
-    (found,) = [r for r in of_type(recording, type_) if r.name == name]
-    return found
-
-
 def test_irsa_role_is_scoped_to_the_instance_service_account_and_bucket(stack) -> None:
     _, recording = stack
     for instance in of_type(recording, "openedx:index:Instance"):
@@ -147,17 +133,17 @@ def test_irsa_role_is_scoped_to_the_instance_service_account_and_bucket(stack) -
         (subject,) = [v for k, v in trust["Condition"]["StringEquals"].items() if k.endswith(":sub")]
         assert subject == f"system:serviceaccount:openedx-{instance.name}:openedx"
         policy = named(recording, "aws:iam/rolePolicy:RolePolicy", f"{instance.name}-media-access")
-        bucket = outputs(recording, named(recording, "aws:s3/bucket:Bucket", f"{instance.name}-media"))["bucket"]
+        bucket = named(recording, "aws:s3/bucket:Bucket", f"{instance.name}-media").outputs["bucket"]
         resources = {s["Resource"] for s in json.loads(inputs(policy)["policy"])["Statement"]}
         assert resources == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
         foundation = inputs(named(recording, "kubernetes:helm.sh/v3:Release", f"{instance.name}-foundation"))
         assert foundation["values"]["serviceAccount"]["annotations"] == {
-            "eks.amazonaws.com/role-arn": outputs(recording, role)["arn"]}
+            "eks.amazonaws.com/role-arn": role.outputs["arn"]}
 
 
 def test_settings_point_at_rds_and_s3_without_static_credentials(stack) -> None:
     _, recording = stack
-    address = outputs(recording, one(recording, "aws:rds/instance:Instance"))["address"]
+    address = one(recording, "aws:rds/instance:Instance").outputs["address"]
     for instance in of_type(recording, "openedx:index:Instance"):
         settings = inputs(named(recording, "kubernetes:core/v1:Secret", f"{instance.name}-settings"))["stringData"]
         assert address in settings["lms.env.yml"]
@@ -170,13 +156,7 @@ def test_settings_point_at_rds_and_s3_without_static_credentials(stack) -> None:
 
 
 def test_the_shared_admin_credential_stays_in_the_system_namespace(stack) -> None:
-    _, recording = stack
-    admin = named(recording, "kubernetes:core/v1:Secret", "shared-mysql-admin")
-    assert inputs(admin)["metadata"]["namespace"] == "openedx-system"
-    password = inputs(admin)["stringData"]["password"]
-    for r in of_type(recording, "kubernetes:core/v1:Secret") + of_type(recording, "kubernetes:helm.sh/v3:Release"):
-        if r.urn != admin.urn:
-            assert password not in json.dumps(inputs(r)), r.urn
+    assert_admin_credential_confined(stack[1])
 
 
 def test_each_instance_database_is_provisioned_before_its_application(stack) -> None:
@@ -259,8 +239,7 @@ def test_documentdb_is_private_encrypted_tls_only_and_protected(documentdb: Reco
 
 def test_each_instance_gets_its_own_documentdb_database_and_verifies_the_rds_ca(documentdb: Recording) -> None:
     endpoint = one(documentdb, "aws:docdb/cluster:Cluster").outputs["endpoint"]
-    admin_password = inputs(named(documentdb, "kubernetes:core/v1:Secret", "shared-mongodb-admin"))["stringData"][
-        "password"]
+    assert_admin_credential_confined(documentdb, "mongodb")
     ca = inputs(named(documentdb, "kubernetes:core/v1:ConfigMap", "shared-mongodb-ca"))
     assert ca["metadata"]["namespace"] == "openedx-system"
     assert ca["data"]["ca.pem"].count("BEGIN CERTIFICATE") == 3  # the region's RSA2048, RSA4096 and ECC384 roots
@@ -276,7 +255,6 @@ def test_each_instance_gets_its_own_documentdb_database_and_verifies_the_rds_ca(
         production = settings["lms-settings-production.py"]
         assert f'"host": "{endpoint}"' in production and '"replicaSet": "rs0"' in production
         assert '"ssl": True' in production and '"retryWrites": False' in production
-        assert admin_password not in json.dumps(settings)
         services = next(inputs(r) for r in of_type(documentdb, "kubernetes:helm.sh/v3:Release")
                         if r.name == f"{instance.name}-services")["values"]
         assert services["mongodb"]["enabled"] is False

@@ -20,9 +20,9 @@ from components.clouds.azure import (
     subnet_cidrs,
 )
 from components.evaluation import PROJECT_DIR, evaluate_stack_file, load_stack_file
-from components.mocks import MOCK_AZURE_DEPLOYER, Recording, Registration, _azure_call
+from components.mocks import MOCK_AZURE_DEPLOYER, Recording, _azure_call
 from components.settings import ConfigError, from_engine_config, load
-from tests.conftest import inputs, of_type
+from tests.conftest import assert_admin_credential_confined, inputs, instances, named, of_type, one
 
 STACKS = {"dev": PROJECT_DIR / "stacks/Pulumi.azure-dev.yaml",
           "production": PROJECT_DIR / "stacks/Pulumi.azure-production.yaml"}
@@ -35,26 +35,6 @@ def stack(request) -> tuple[str, Recording]:
     recording = evaluate_stack_file(STACKS[request.param])
     assert not recording.duplicate_urns
     return request.param, recording
-
-
-def one(recording: Recording, type_: str) -> Registration:
-    (found,) = of_type(recording, type_)
-    return found
-
-
-def named(recording: Recording, type_: str, name: str) -> Registration:
-    (found,) = [r for r in of_type(recording, type_) if r.name == name]
-    return found
-
-
-def outputs(recording: Recording, registration: Registration) -> dict[str, Any]:
-    return recording.resources[registration.urn].outputs
-
-
-def instances(recording: Recording) -> list[Registration]:
-    found = of_type(recording, "openedx:index:Instance")
-    assert len(found) == 2
-    return found
 
 
 def release_values(recording: Recording, name: str) -> dict[str, Any]:
@@ -141,7 +121,7 @@ def test_every_resource_uses_the_stack_providers(stack) -> None:
     assert inputs(azure_provider)["location"] == "westeurope"
     aks_provider = one(recording, "pulumi:providers:kubernetes")
     spec = inputs(aks_provider)
-    assert spec["clusterIdentifier"] == outputs(recording, one(recording, f"{AZ}containerservice:ManagedCluster"))[
+    assert spec["clusterIdentifier"] == one(recording, f"{AZ}containerservice:ManagedCluster").outputs[
         "name"]
     exec_ = json.loads(spec["kubeconfig"])["users"][0]["user"]["exec"]
     assert exec_["command"] == "kubelogin" and exec_["args"][:3] == ["get-token", "--login", "azurecli"]
@@ -239,14 +219,14 @@ def test_role_assignments_are_least_privilege(stack) -> None:
     role, network = assignments["azure-cluster-network"]
     assert role == "Network Contributor"
     assert network["scope"] == named(recording, f"{AZ}network:Subnet", "azure-nodes").id
-    assert network["principalId"] == outputs(recording, identity)["principalId"]
+    assert network["principalId"] == identity.outputs["principalId"]
     role, deployer = assignments["azure-deployer-cluster-admin"]
     assert role == "Azure Kubernetes Service RBAC Cluster Admin"
     assert deployer["scope"] == one(recording, f"{AZ}containerservice:ManagedCluster").id
     assert deployer["principalId"] == MOCK_AZURE_DEPLOYER
     role, pull = assignments["azure-kubelet-acr-pull"]
     assert role == "AcrPull" and pull["scope"].endswith("/registries/myregistry")
-    kubelet = outputs(recording, one(recording, f"{AZ}containerservice:ManagedCluster"))["identityProfile"]
+    kubelet = one(recording, f"{AZ}containerservice:ManagedCluster").outputs["identityProfile"]
     assert pull["principalId"] == kubelet["kubeletidentity"]["objectId"]
     for _, spec in assignments.values():
         assert re.fullmatch(r"[0-9a-f-]{36}", spec["roleAssignmentName"])
@@ -297,13 +277,7 @@ def test_mysql_is_private_tls_only_and_backed_up_by_environment(stack) -> None:
 
 
 def test_the_shared_admin_credential_stays_in_the_system_namespace(stack) -> None:
-    _, recording = stack
-    admin = named(recording, "kubernetes:core/v1:Secret", "shared-mysql-admin")
-    assert inputs(admin)["metadata"]["namespace"] == "openedx-system"
-    password = inputs(admin)["stringData"]["password"]
-    for r in of_type(recording, "kubernetes:core/v1:Secret") + of_type(recording, "kubernetes:helm.sh/v3:Release"):
-        if r.urn != admin.urn:
-            assert password not in json.dumps(inputs(r)), r.urn
+    assert_admin_credential_confined(stack[1])
 
 
 def test_redis_is_one_private_tls_cache_per_instance_in_production(stack) -> None:
@@ -330,16 +304,16 @@ def test_redis_is_one_private_tls_cache_per_instance_in_production(stack) -> Non
         assert connection["privateLinkServiceId"] == cache.id and connection["groupIds"] == ["redisEnterprise"]
         group = inputs(named(recording, f"{AZ}network:PrivateDnsZoneGroup", f"{instance.name}-redis"))
         assert group["privateDnsZoneConfigs"][0]["privateDnsZoneId"] == zone.id
-        host = outputs(recording, cache)["hostName"]
+        host = cache.outputs["hostName"]
         settings = inputs(named(recording, "kubernetes:core/v1:Secret", f"{instance.name}-settings"))["stringData"]
         assert f"{host}:10000" in settings["lms.env.yml"]
         assert "_REDIS_CACHE_DB, _REDIS_CELERY_DB = 0, 0" in settings["lms-settings-production.py"]  # no SELECT
         others = [i for i in instances(recording) if i.urn != instance.urn]
-        other_hosts = [outputs(recording, named(recording, REDIS, f"{o.name}-redis"))["hostName"] for o in others]
+        other_hosts = [named(recording, REDIS, f"{o.name}-redis").outputs["hostName"] for o in others]
         assert not any(other in json.dumps(settings) for other in other_hosts)
         # The cache's access key (listDatabaseKeys) reaches this instance's settings Secret and nothing else.
         key = _azure_call("azure-native:redisenterprise:listDatabaseKeys",
-                          {"clusterName": outputs(recording, cache)["name"]})
+                          {"clusterName": cache.outputs["name"]})
         assert key is not None and f'CELERY_BROKER_PASSWORD: "{key["primaryKey"]}"' in settings["lms.env.yml"]
         settings_urn = named(recording, "kubernetes:core/v1:Secret", f"{instance.name}-settings").urn
         for r in of_type(recording, "kubernetes:core/v1:Secret") + of_type(recording, "kubernetes:helm.sh/v3:Release"):
