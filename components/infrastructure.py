@@ -28,9 +28,9 @@ class ManagedEndpoint:
     tls: bool
     admin_username: pulumi.Output[str]
     admin_password: pulumi.Output[str]
-    ca_certificate: str | None = None
-    """PEM bundle clients verify the server against when neither the images nor the system trust it (Amazon
-    DocumentDB's RDS CAs); None: clients encrypt without a bundle of ours."""
+    ca_certificate: pulumi.Input[str] | None = None
+    """PEM bundle clients verify the server against (the cloud's private CA: Amazon RDS and DocumentDB's, a Cloud
+    SQL instance's own); None: clients encrypt without verifying the server."""
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,13 @@ RESTRICTED = {
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 CA_MOUNT = "/etc/openedx-ca"
+CA_KEY = "ca.pem"
 
 # The scripts read everything from the environment: no credential is ever part of a Job's spec or command line.
 MYSQL_SCRIPT = """set -eu
 export MYSQL_PWD="$ADMIN_PASSWORD"
-mysql --host="$SERVER_HOST" --port="$SERVER_PORT" --user="$ADMIN_USER" --ssl-mode="$SSL_MODE" --connect-timeout=20 <<SQL
+mysql --host="$SERVER_HOST" --port="$SERVER_PORT" --user="$ADMIN_USER" --connect-timeout=20 \\
+  --ssl-mode="$SSL_MODE" ${CA_FILE:+--ssl-ca="$CA_FILE"} <<SQL
 CREATE DATABASE IF NOT EXISTS \\`$DATABASE\\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS '$APP_USER'@'%' IDENTIFIED BY '$APP_PASSWORD';
 ALTER USER '$APP_USER'@'%' IDENTIFIED BY '$APP_PASSWORD';
@@ -102,24 +104,20 @@ class SharedServers(pulumi.ComponentResource):
             metadata={"name": SYSTEM_NAMESPACE, "labels": {
                 "pod-security.kubernetes.io/enforce": "restricted", "app.kubernetes.io/part-of": "openedx"}},
             opts=child)
-        self._servers: dict[str, tuple[ManagedEndpoint, list[pulumi.Resource]]] = {}
+        self._servers: dict[str, tuple[ManagedEndpoint, k8s.core.v1.Secret]] = {}
         for engine, server in ((MYSQL, mysql), (MONGODB, mongodb)):
             if server is None:
                 continue
+            # The server's CA bundle (public) rides along, for the Jobs to verify the server with.
+            credentials: dict[str, pulumi.Input[str]] = {
+                "username": server.admin_username, "password": server.admin_password,
+                **({CA_KEY: server.ca_certificate} if server.ca_certificate is not None else {})}
             admin = k8s.core.v1.Secret(
                 f"{name}-{engine.service}-admin",
                 metadata={"name": admin_secret_name(engine), "namespace": SYSTEM_NAMESPACE},
-                string_data={"username": server.admin_username, "password": server.admin_password},
+                string_data=credentials,
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace])))
-            needs: list[pulumi.Resource] = [admin]
-            if server.ca_certificate is not None:
-                # Public certificates: a ConfigMap is the right home.
-                needs.append(k8s.core.v1.ConfigMap(
-                    f"{name}-{engine.service}-ca",
-                    metadata={"name": f"{engine.service}-ca", "namespace": SYSTEM_NAMESPACE},
-                    data={"ca.pem": server.ca_certificate},
-                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace]))))
-            self._servers[engine.service] = (server, needs)
+            self._servers[engine.service] = (server, admin)
         self.register_outputs({"namespace": SYSTEM_NAMESPACE})
 
     def provision(self, instance: str, passwords: dict[str, pulumi.Output[str]],
@@ -131,7 +129,7 @@ class SharedServers(pulumi.ComponentResource):
 
     def _job(self, engine: _Engine, instance: str, app_password: pulumi.Output[str],
              parent: pulumi.Resource) -> k8s.batch.v1.Job:
-        server, needs = self._servers[engine.service]
+        server, admin = self._servers[engine.service]
         opts = pulumi.ResourceOptions(parent=parent, provider=self._provider)
         password = k8s.core.v1.Secret(
             f"{instance}-{engine.service}-user",
@@ -150,8 +148,9 @@ class SharedServers(pulumi.ComponentResource):
         variables = [
             env("SERVER_HOST", server.host),
             env("SERVER_PORT", str(server.port)),
-            # A managed server takes TLS connections only: fail rather than fall back to plain text.
-            env("SSL_MODE", "REQUIRED" if server.tls else "PREFERRED"),
+            # A managed server takes TLS connections only: fail rather than fall back to plain text, and verify
+            # the server when its CA is known.
+            env("SSL_MODE", "PREFERRED" if not server.tls else "VERIFY_CA" if server.ca_certificate else "REQUIRED"),
             env("ADMIN_USER", secret=admin_secret_name(engine), key="username"),
             env("ADMIN_PASSWORD", secret=admin_secret_name(engine), key="password"),
             env("DATABASE", database),
@@ -162,9 +161,10 @@ class SharedServers(pulumi.ComponentResource):
         mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
         volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
         if server.ca_certificate is not None:
-            variables.append(env("CA_FILE", f"{CA_MOUNT}/ca.pem"))
+            variables.append(env("CA_FILE", f"{CA_MOUNT}/{CA_KEY}"))
             mounts.append({"name": "ca", "mountPath": CA_MOUNT, "readOnly": True})
-            volumes.append({"name": "ca", "configMap": {"name": f"{engine.service}-ca"}})
+            volumes.append({"name": "ca", "secret": {"secretName": admin_secret_name(engine),
+                                                     "items": [{"key": CA_KEY, "path": CA_KEY}]}})
         metadata: Any = {
             "name": f"provision-{instance}-{engine.service}-{digest}", "namespace": SYSTEM_NAMESPACE,
             "labels": {"app.openedx.org/instance": instance, "app.kubernetes.io/component": "provisioning"}}
@@ -196,5 +196,5 @@ class SharedServers(pulumi.ComponentResource):
             metadata=metadata,
             spec=spec,
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                depends_on=[password, *needs], delete_before_replace=True)),
+                depends_on=[password, admin], delete_before_replace=True)),
         )

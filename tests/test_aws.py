@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.clouds.aws import subnet_cidrs
+from components.clouds.aws import rds_ca_bundle, subnet_cidrs
 from components.evaluation import PROJECT_DIR, evaluate_stack_file
 from components.mocks import Recording
 from tests.conftest import assert_admin_credential_confined, inputs, named, of_type, one
@@ -152,7 +152,9 @@ def test_settings_point_at_rds_and_s3_without_static_credentials(stack) -> None:
         assert 'STORAGES["default"]["BACKEND"] = "storages.backends.s3boto3.S3Boto3Storage"' in production
         assert "AWS_ACCESS_KEY_ID = None" in production and "AWS_DEFAULT_ACL = None" in production
         assert 'AWS_SECRET_ACCESS_KEY: ""' in settings["lms.env.yml"]
-        assert '_database.setdefault("OPTIONS", {})["ssl_mode"] = "REQUIRED"' in production  # RDS requires TLS
+        # RDS requires TLS; the instance verifies the server against the region's RDS CAs.
+        assert '{"ssl_mode": "VERIFY_CA", "ssl": {"ca": "/openedx/ca/mysql-ca.pem"}}' in production
+        assert settings["mysql-ca.pem"] == rds_ca_bundle("eu-west-1")
 
 
 def test_the_shared_admin_credential_stays_in_the_system_namespace(stack) -> None:
@@ -169,7 +171,7 @@ def test_each_instance_database_is_provisioned_before_its_application(stack) -> 
         assert "ttlSecondsAfterFinished" not in spec["spec"]
         env = {e["name"]: e for e in spec["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert "valueFrom" in env["ADMIN_PASSWORD"] and "value" not in env["ADMIN_PASSWORD"]
-        assert env["SSL_MODE"]["value"] == "REQUIRED"
+        assert env["SSL_MODE"]["value"] == "VERIFY_CA" and env["CA_FILE"]["value"] == "/etc/openedx-ca/ca.pem"
         app = next(r for r in of_type(recording, "kubernetes:helm.sh/v3:Release")
                    if r.name == f"{instance.name}-openedx")
         assert job.urn in app.depends_on
@@ -240,18 +242,19 @@ def test_documentdb_is_private_encrypted_tls_only_and_protected(documentdb: Reco
 def test_each_instance_gets_its_own_documentdb_database_and_verifies_the_rds_ca(documentdb: Recording) -> None:
     endpoint = one(documentdb, "aws:docdb/cluster:Cluster").outputs["endpoint"]
     assert_admin_credential_confined(documentdb, "mongodb")
-    ca = inputs(named(documentdb, "kubernetes:core/v1:ConfigMap", "shared-mongodb-ca"))
-    assert ca["metadata"]["namespace"] == "openedx-system"
-    assert ca["data"]["ca.pem"].count("BEGIN CERTIFICATE") == 3  # the region's RSA2048, RSA4096 and ECC384 roots
+    admin = inputs(named(documentdb, "kubernetes:core/v1:Secret", "shared-mongodb-admin"))
+    ca = admin["stringData"]["ca.pem"]
+    assert ca.count("BEGIN CERTIFICATE") == 3  # the region's RSA2048, RSA4096 and ECC384 roots
     for instance in of_type(documentdb, "openedx:index:Instance"):
         job = inputs(named(documentdb, "kubernetes:batch/v1:Job", f"{instance.name}-mongodb-provision"))
         pod = job["spec"]["template"]["spec"]
         env = {e["name"]: e for e in pod["containers"][0]["env"]}
         assert env["SERVER_HOST"]["value"] == endpoint and env["DATABASE"]["value"] == f"openedx_{instance.name}"
         assert "valueFrom" in env["ADMIN_PASSWORD"] and job["metadata"]["namespace"] == "openedx-system"
-        assert {"name": "ca", "configMap": {"name": "mongodb-ca"}} in pod["volumes"]
+        assert {"name": "ca", "secret": {"secretName": "mongodb-admin",
+                                         "items": [{"key": "ca.pem", "path": "ca.pem"}]}} in pod["volumes"]
         settings = inputs(named(documentdb, "kubernetes:core/v1:Secret", f"{instance.name}-settings"))["stringData"]
-        assert settings["mongodb-ca.pem"] == ca["data"]["ca.pem"]
+        assert settings["mongodb-ca.pem"] == ca
         production = settings["lms-settings-production.py"]
         assert f'"host": "{endpoint}"' in production and '"replicaSet": "rs0"' in production
         assert '"ssl": True' in production and '"retryWrites": False' in production
@@ -260,10 +263,16 @@ def test_each_instance_gets_its_own_documentdb_database_and_verifies_the_rds_ca(
         assert services["mongodb"]["enabled"] is False
 
 
-def test_documentdb_outside_the_vendored_regions_is_refused_naming_the_key() -> None:
-    from components.clouds.aws import rds_ca_bundle
-    from components.settings import ConfigError
+def test_documentdb_outside_the_vendored_regions_is_refused_naming_the_key(evaluate_stack) -> None:
+    import yaml
 
-    assert rds_ca_bundle("us-east-1").count("BEGIN CERTIFICATE") == 3
-    with pytest.raises(ConfigError, match=r"openedx:aws\.mongodb\.service: documentdb needs the Amazon RDS CA"):
-        rds_ca_bundle("mars-north-1")
+    from components.program import InvalidStackConfig
+
+    bundle = rds_ca_bundle("us-east-1")
+    assert bundle is not None and bundle.count("BEGIN CERTIFICATE") == 3
+    assert rds_ca_bundle("mars-north-1") is None  # RDS MySQL then encrypts without verifying; DocumentDB cannot
+    raw = yaml.safe_load(STACKS["dev"].read_text())["config"]
+    raw["aws:region"] = "mars-north-1"
+    raw["openedx:aws"] = {**raw["openedx:aws"], "mongodb": {"service": "documentdb"}}
+    with pytest.raises(InvalidStackConfig, match=r"openedx:aws\.mongodb\.service: documentdb needs the Amazon RDS CA"):
+        evaluate_stack(config=raw)

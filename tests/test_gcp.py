@@ -300,7 +300,10 @@ def test_settings_use_cloud_sql_over_tls_and_the_admin_stays_in_the_system_names
     for instance in instances(recording):
         settings = inputs(named(recording, "kubernetes:core/v1:Secret", f"{instance.name}-settings"))["stringData"]
         assert address in settings["lms.env.yml"] and f"openedx_{instance.name}" in settings["lms.env.yml"]
-        assert '["ssl_mode"] = "REQUIRED"' in settings["lms-settings-production.py"]
+        # Verified against the instance's own server CA, which travels with the settings.
+        assert '"ssl_mode": "VERIFY_CA"' in settings["lms-settings-production.py"]
+        server_ca = one(recording, "gcp:sql/databaseInstance:DatabaseInstance").outputs["serverCaCerts"][0]["cert"]
+        assert settings["mysql-ca.pem"] == server_ca
         job = named(recording, "kubernetes:batch/v1:Job", f"{instance.name}-mysql-provision")
         app = named(recording, "kubernetes:helm.sh/v3:Release", f"{instance.name}-openedx")
         assert job.urn in app.depends_on

@@ -484,15 +484,22 @@ def run_our_settings(production: str, namespace: dict[str, Any] | None = None) -
     return scope
 
 
+CA = "-----BEGIN CERTIFICATE-----\nMIIBmock+/=\n-----END CERTIFICATE-----\n"
+
+
 def test_managed_mysql_is_reached_over_tls(make: Callable[..., TutorInstance]) -> None:
     mysql = MysqlEndpoint("db.example.internal", 3306, "openedx_acme1", "openedx_acme1", "Mysql1Pw7x", tls=True)
     settings = run_our_settings(render(make(mysql=mysql)).files["lms-settings-production.py"])
     assert all(db["OPTIONS"]["ssl_mode"] == "REQUIRED" for db in settings["DATABASES"].values())
+    verified = render(make(mysql=dataclasses.replace(mysql, ca_certificate=CA)))
+    assert verified.files["mysql-ca.pem"] == CA
+    settings = run_our_settings(verified.files["cms-settings-production.py"])
+    assert all(db["OPTIONS"]["ssl_mode"] == "VERIFY_CA" and db["OPTIONS"]["ssl"] == {"ca": "/openedx/ca/mysql-ca.pem"}
+               for db in settings["DATABASES"].values())
     plain = run_our_settings(render(make()).files["lms-settings-production.py"])
     assert "ssl_mode" not in plain["DATABASES"]["read_replica"].get("OPTIONS", {})
 
 
-CA = "-----BEGIN CERTIFICATE-----\nMIIBmock+/=\n-----END CERTIFICATE-----\n"
 
 
 def test_documentdb_connections_skip_retryable_writes_and_verify_its_ca(make: Callable[..., TutorInstance]) -> None:
@@ -504,7 +511,7 @@ def test_documentdb_connections_skip_retryable_writes_and_verify_its_ca(make: Ca
     assert rendered.files["mongodb-ca.pem"] == bundle  # mounted by the chart at the path the settings name
     for variant in ("lms", "cms"):
         settings = run_our_settings(rendered.files[f"{variant}-settings-production.py"])
-        options = {"retryWrites": False, "tlsCAFile": tutor_plugin.MONGODB_CA_PATH}
+        options = {"retryWrites": False, "tlsCAFile": tutor_plugin.CA_PATHS["mongodb"]}
         assert options.items() <= settings["DOC_STORE_CONFIG"].items()
         assert all(options.items() <= store["DOC_STORE_CONFIG"].items()
                    for store in settings["MODULESTORE"]["default"]["OPTIONS"]["stores"])

@@ -108,17 +108,16 @@ def mysql_instance_class(production: bool) -> str:
     return "db.r6g.large" if production else "db.t4g.medium"
 
 
-DOCUMENTDB_CA = "rds-ca-rsa2048-g1"
+RDS_CA = "rds-ca-rsa2048-g1"  # the server certificate authority of RDS MySQL and DocumentDB instances
 RDS_CA_FILE = Path(__file__).with_name("aws_rds_ca.json")
 
 
-def rds_ca_bundle(region: str) -> str:
-    """The Amazon RDS root CAs of `region` (RSA2048, RSA4096, ECC384; DocumentDB's server certificates chain to
-    one of them), from the vendored copy of AWS's global bundle (see its `source`)."""
+def rds_ca_bundle(region: str) -> str | None:
+    """The Amazon RDS root CAs of `region` (RSA2048, RSA4096, ECC384; RDS and DocumentDB server certificates chain
+    to one of them), from the vendored copy of AWS's global bundle (see its `source`); None for a region it lacks."""
     regions: dict[str, dict[str, str]] = json.loads(RDS_CA_FILE.read_text())["regions"]
     if region not in regions:
-        raise ConfigError([f"openedx:aws.mongodb.service: documentdb needs the Amazon RDS CA of {region}, which "
-                           f"{RDS_CA_FILE.name} lacks (it has {', '.join(sorted(regions))}); use in-cluster"])
+        return None
     return "".join(regions[region][kind] for kind in sorted(regions[region]))
 
 
@@ -321,12 +320,13 @@ class AwsCloud(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             auto_minor_version_upgrade=True,
             apply_immediately=not stack.production,
+            ca_cert_identifier=RDS_CA,
             tags=tags,
             opts=stateful,
         )
         mysql_endpoint = ManagedEndpoint(host=database.address, port=3306, tls=True,
                                          admin_username=pulumi.Output.from_input(common.ADMIN_USERNAME),
-                                         admin_password=admin_password)
+                                         admin_password=admin_password, ca_certificate=rds_ca_bundle(region))
 
         self.infrastructure = Infrastructure(
             provider=provider,
@@ -367,6 +367,9 @@ class AwsCloud(pulumi.ComponentResource):
             return InCluster()
         name, defaults = self._name_prefix, common.environment_defaults(stack.production)
         ca_bundle = rds_ca_bundle(self._region)
+        if ca_bundle is None:  # DocumentDB connections cannot be made without it (MySQL's can, unverified)
+            raise ConfigError([f"openedx:aws.mongodb.service: documentdb needs the Amazon RDS CA of {self._region}, "
+                               f"which {RDS_CA_FILE.name} lacks; use in-cluster"])
         deletion_protection = common.pick(mongo.deletion_protection, defaults.deletion_protection)
         stateful = self._opts(protect=stack.production)
         subnets = aws.docdb.SubnetGroup(f"{name}-mongodb", subnet_ids=subnet_ids, tags=tags, opts=self._opts())
@@ -403,7 +406,7 @@ class AwsCloud(pulumi.ComponentResource):
                 f"{name}-mongodb-{index}",
                 cluster_identifier=cluster.id,
                 instance_class=mongo.instance_class or mysql_instance_class(stack.production),
-                ca_cert_identifier=DOCUMENTDB_CA,
+                ca_cert_identifier=RDS_CA,
                 auto_minor_version_upgrade=True,
                 apply_immediately=not stack.production,
                 tags=tags,

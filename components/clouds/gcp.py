@@ -90,6 +90,13 @@ def egress_rules(settings: GcpSettings) -> tuple[Egress, ...]:
             Egress(settings.private_services_cidr, MANAGED_SERVICE_PORTS), *METADATA_SERVER)
 
 
+def _first_sql_cert(certs: Sequence[gcp.sql.outputs.DatabaseInstanceServerCaCert] | None) -> str:
+    """The instance's server CA (Cloud SQL signs each instance's certificate with a CA of its own)."""
+    if not certs or not certs[0].cert:
+        raise ValueError("the Cloud SQL instance reports no server CA certificate")
+    return certs[0].cert
+
+
 def _first_cert(certs: Sequence[gcp.redis.outputs.InstanceServerCaCert] | None) -> str:
     if not certs or not certs[0].cert:
         raise ValueError("the Memorystore instance reports no server CA certificate")
@@ -299,7 +306,8 @@ class GcpCloud(pulumi.ComponentResource):
         admin = gcp.sql.User(f"{name}-mysql-admin", instance=database.name, name=common.ADMIN_USERNAME, host="%",
                              password=admin_password, opts=child)
         mysql_endpoint = ManagedEndpoint(host=database.private_ip_address, port=3306, tls=True,
-                                         admin_username=admin.name, admin_password=admin_password)
+                                         admin_username=admin.name, admin_password=admin_password,
+                                         ca_certificate=database.server_ca_certs.apply(_first_sql_cert))
 
         self.infrastructure = Infrastructure(
             provider=provider,

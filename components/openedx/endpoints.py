@@ -67,15 +67,14 @@ def _image(image: Image | None, default: str) -> str:
     return f"{image.repository}:{image.tag}" if image is not None else default
 
 
-def mysql_endpoint(
-    instance: InstanceSettings, infrastructure: Infrastructure
-) -> tuple[pulumi.Input[str], int, str, str, bool]:
-    """Host, port, database, user and TLS of the instance's MySQL: its own server, or its database on the shared
-    one."""
-    if isinstance(infrastructure.mysql, ManagedEndpoint):
-        return (infrastructure.mysql.host, infrastructure.mysql.port, database_name(instance.name),
-                user_name(instance.name), infrastructure.mysql.tls)
-    return "mysql", 3306, APP_DATABASE, APP_USER, False
+def mysql_endpoint(instance: InstanceSettings, infrastructure: Infrastructure, s: Mapping[str, Any]
+                   ) -> tc.MysqlEndpoint:
+    """The instance's own MySQL server, or its database (and user) on the shared one."""
+    server = infrastructure.mysql
+    if not isinstance(server, ManagedEndpoint):
+        return tc.MysqlEndpoint("mysql", 3306, APP_DATABASE, APP_USER, s["mysql_password"])
+    return tc.MysqlEndpoint(s["mysql_host"], server.port, database_name(instance.name), user_name(instance.name),
+                            s["mysql_password"], tls=server.tls, ca_certificate=s["mysql_ca"])
 
 
 def mongodb_endpoint(instance: InstanceSettings, infrastructure: Infrastructure, s: Mapping[str, Any]
@@ -88,7 +87,7 @@ def mongodb_endpoint(instance: InstanceSettings, infrastructure: Infrastructure,
     return tc.MongodbEndpoint(
         s["mongodb_host"], server.port, database_name(instance.name), user_name(instance.name),
         s["mongodb_password"], auth_source="admin", use_ssl=server.tls,
-        replica_set=mongo.replica_set if mongo else "", ca_certificate=server.ca_certificate or "",
+        replica_set=mongo.replica_set if mongo else "", ca_certificate=s["mongodb_ca"],
         retry_writes=mongo.retry_writes if mongo else True)
 
 
@@ -124,6 +123,13 @@ def redis_endpoint(cache: CacheEndpoint | None, s: Mapping[str, Any]) -> tc.Redi
                             single_database=cache.single_database)
 
 
+def _server_inputs(service: str, server: InCluster | ManagedEndpoint) -> dict[str, pulumi.Input[str]]:
+    """A shared server's host and CA bundle (Outputs), as `<service>_host` and `<service>_ca`."""
+    if not isinstance(server, ManagedEndpoint):
+        return {f"{service}_host": "", f"{service}_ca": ""}
+    return {f"{service}_host": server.host, f"{service}_ca": server.ca_certificate or ""}
+
+
 def _cache_inputs(cache: CacheEndpoint | None) -> dict[str, pulumi.Input[Any]]:
     if cache is None:
         return {"redis_host": "", "redis_port": 0, "redis_password": "", "redis_ca": ""}
@@ -142,7 +148,6 @@ def tutor_instance(
 
     `cache` is the instance's managed Redis (None: its own in-cluster one)."""
     scheme = "https" if instance.https else "http"
-    mysql_host, mysql_port, database, user, mysql_tls = mysql_endpoint(instance, infrastructure)
 
     def build(s: dict[str, Any]) -> tc.TutorInstance:
         return tc.TutorInstance(
@@ -157,7 +162,7 @@ def tutor_instance(
             openedx_image=_image(instance.images.openedx, pinned_image(APP_VALUES, "global", "openedxImage")),
             mfe_image=_image(instance.images.mfe, pinned_image(MFE_VALUES, "image")),
             plugins=instance.plugins,
-            mysql=tc.MysqlEndpoint(s["mysql_host"], mysql_port, database, user, s["mysql_password"], tls=mysql_tls),
+            mysql=mysql_endpoint(instance, infrastructure, s),
             mongodb=mongodb_endpoint(instance, infrastructure, s),
             redis=redis_endpoint(cache, s),
             meilisearch=tc.MeilisearchEndpoint(
@@ -181,8 +186,8 @@ def tutor_instance(
     wanted = {f.name for f in dataclasses.fields(InstanceSecrets)} - {"mysql_root_password", "mongodb_root_password"}
     return pulumi.Output.all(
         **{name: getattr(secrets, name) for name in sorted(wanted)},
-        mysql_host=mysql_host,
-        mongodb_host=infrastructure.mongodb.host if isinstance(infrastructure.mongodb, ManagedEndpoint) else "",
+        **_server_inputs("mysql", infrastructure.mysql),
+        **_server_inputs("mongodb", infrastructure.mongodb),
         **_storage_inputs(storage),
         **_cache_inputs(cache),
     ).apply(build)

@@ -137,11 +137,12 @@ class RenderedSettings:
 
 
 def _with_certificates(settings: RenderedSettings, instance: TutorInstance) -> RenderedSettings:
-    """The CA bundle a managed MongoDB is verified against travels in the settings Secret (the chart mounts it)."""
-    if not instance.mongodb.ca_certificate:
+    """The CA bundles managed servers are verified against travel in the settings Secret (the chart mounts them)."""
+    bundles = {"mysql": instance.mysql.ca_certificate, "mongodb": instance.mongodb.ca_certificate}
+    certificates = {tutor_plugin.CA_KEYS[service]: pem for service, pem in bundles.items() if pem}
+    if not certificates:
         return settings
-    files = {**settings.files, tutor_plugin.MONGODB_CA_KEY: instance.mongodb.ca_certificate}
-    return RenderedSettings(dict(sorted(files.items())), settings.init_tasks)
+    return RenderedSettings(dict(sorted({**settings.files, **certificates}.items())), settings.init_tasks)
 
 
 def render(instance: TutorInstance) -> RenderedSettings:

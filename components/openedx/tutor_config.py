@@ -34,6 +34,7 @@ class MysqlEndpoint:
     username: str
     password: str
     tls: bool = False  # the server requires TLS (a managed server); in-cluster MySQL is reached without
+    ca_certificate: str = ""  # with tls: PEM bundle the server is verified against; empty: encrypt only
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,7 @@ def _database_checks(mysql: MysqlEndpoint, mongo: MongodbEndpoint) -> Iterator[t
         ("mysql.username", mysql.username, _nonempty_identifier),
         ("mysql.password", mysql.password, _secret),
         ("mysql.tls", mysql.tls, _flag),
+        ("mysql.ca_certificate", mysql.ca_certificate, _optional_certificate),
         ("mongodb.host", mongo.host, _required_text),
         ("mongodb.port", mongo.port, _port),
         ("mongodb.database", mongo.database, _nonempty_identifier),
@@ -423,6 +425,8 @@ def _rule_problems(instance: TutorInstance) -> Iterator[str]:
         yield 'redis.username: must be set (e.g. "default") with a password; Tutor drops credentials without one'
     if instance.smtp.use_tls is True and instance.smtp.use_ssl is True:
         yield "smtp.use_ssl: use_tls and use_ssl are exclusive"
+    if instance.mysql.ca_certificate and not instance.mysql.tls:
+        yield "mysql.ca_certificate: applies with tls only"
     if instance.redis.single_database and not instance.redis.tls:
         yield "redis.single_database: applies to a managed Redis (tls) only, whose URLs our plugin writes"
     if instance.redis.tls and not instance.redis.password:
@@ -507,6 +511,7 @@ def _mysql(mysql: MysqlEndpoint) -> dict[str, Any]:
         "MYSQL_ROOT_USERNAME": "",
         "MYSQL_ROOT_PASSWORD": "",
         tutor_plugin.MYSQL_TLS: mysql.tls,
+        tutor_plugin.MYSQL_CA_FILE: tutor_plugin.CA_PATHS["mysql"] if mysql.ca_certificate else "",
     }
 
 
@@ -520,7 +525,7 @@ def _mongodb(mongo: MongodbEndpoint) -> dict[str, Any]:
         "MONGODB_AUTH_SOURCE": mongo.auth_source,
         "MONGODB_USE_SSL": mongo.use_ssl,
         "MONGODB_REPLICA_SET": mongo.replica_set,
-        tutor_plugin.MONGODB_CA_FILE: tutor_plugin.MONGODB_CA_PATH if mongo.ca_certificate else "",
+        tutor_plugin.MONGODB_CA_FILE: tutor_plugin.CA_PATHS["mongodb"] if mongo.ca_certificate else "",
         tutor_plugin.MONGODB_RETRY_WRITES: mongo.retry_writes,
     }
 

@@ -33,6 +33,7 @@ GCS_SIGNER_EMAIL = "KUBERNETES_GCS_SIGNER_EMAIL"
 AZURE_ACCOUNT_NAME = "KUBERNETES_AZURE_ACCOUNT_NAME"
 AZURE_ACCOUNT_KEY = "KUBERNETES_AZURE_ACCOUNT_KEY"
 MYSQL_TLS = "KUBERNETES_MYSQL_TLS"
+MYSQL_CA_FILE = "KUBERNETES_MYSQL_CA_FILE"
 MONGODB_CA_FILE = "KUBERNETES_MONGODB_CA_FILE"
 MONGODB_RETRY_WRITES = "KUBERNETES_MONGODB_RETRY_WRITES"
 REDIS_TLS = "KUBERNETES_REDIS_TLS"
@@ -53,6 +54,7 @@ CONFIG_KEYS: tuple[str, ...] = (
     AZURE_ACCOUNT_NAME,
     AZURE_ACCOUNT_KEY,
     MYSQL_TLS,
+    MYSQL_CA_FILE,
     MONGODB_CA_FILE,
     MONGODB_RETRY_WRITES,
     REDIS_TLS,
@@ -65,9 +67,10 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(
     {key: (False if key in FLAGS else "") for key in CONFIG_KEYS} | {MONGODB_RETRY_WRITES: True}
 )
 
-MONGODB_CA_KEY = "mongodb-ca.pem"
-"""Settings Secret key of a managed MongoDB's CA bundle; the chart mounts it (optionally) at MONGODB_CA_PATH."""
-MONGODB_CA_PATH = "/openedx/ca/mongodb-ca.pem"
+CA_KEYS = MappingProxyType({"mysql": "mysql-ca.pem", "mongodb": "mongodb-ca.pem"})
+"""Settings Secret keys of the CA bundles managed servers are verified against; the chart mounts each, when present,
+under /openedx/ca/ (CA_PATHS)."""
+CA_PATHS = MappingProxyType({service: f"/openedx/ca/{key}" for service, key in CA_KEYS.items()})
 """Default of each key (full names). `tutor_config` always sets them all; these keep the plugin self-contained."""
 
 STORAGE_CLASSES = MappingProxyType({
@@ -90,11 +93,17 @@ REDIS_PASSWORD }}{% endif %}@{{ REDIS_HOST }}:{{ REDIS_PORT }}/"
 # Tutor adds charset utf8mb4 only when it runs MySQL itself; our databases are external to it.
 DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"
 {%- if KUBERNETES_MYSQL_TLS %}
-# The shared server accepts TLS connections only. Its certificate is signed by the cloud's private CA, which the
-# image does not carry: encrypt without verifying (the server is reachable only inside the private network).
+# The shared server accepts TLS connections only.
 for _database in DATABASES.values():
     if _database.get("ENGINE", "").endswith("mysql"):
+{%- if KUBERNETES_MYSQL_CA_FILE %}
+        # Its certificate is verified against the cloud's private CA, which travels with these settings.
+        _database.setdefault("OPTIONS", {}).update(
+            {"ssl_mode": "VERIFY_CA", "ssl": {"ca": "{{ KUBERNETES_MYSQL_CA_FILE }}"}})
+{%- else %}
+        # No CA of the server's to verify it with: encrypted, inside the private network only.
         _database.setdefault("OPTIONS", {})["ssl_mode"] = "REQUIRED"
+{%- endif %}
 {%- endif %}
 {%- if KUBERNETES_MONGODB_CA_FILE or not KUBERNETES_MONGODB_RETRY_WRITES %}
 

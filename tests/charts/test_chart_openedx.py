@@ -150,10 +150,11 @@ def test_every_settings_file_comes_from_its_secret_key(variant: str) -> None:
             _, volume = mounted_volume(spec, container, path)
             assert volume["secret"]["secretName"] == secret, name
             assert {item["key"]: item["path"] for item in volume["secret"]["items"]} == items, (name, path)
-        # A managed MongoDB's CA: optional, so an instance without one (the Secret lacks the key) still starts.
+        # Managed servers' CAs: optional, so an instance without them (the Secret lacks the keys) still starts.
         _, ca = mounted_volume(spec, container, "/openedx/ca")
         assert ca["secret"] == {"secretName": secret, "defaultMode": 0o444, "optional": True,
-                                "items": [{"key": "mongodb-ca.pem", "path": "mongodb-ca.pem"}]}, name
+                                "items": [{"key": "mongodb-ca.pem", "path": "mongodb-ca.pem"},
+                                          {"key": "mysql-ca.pem", "path": "mysql-ca.pem"}]}, name
         is_web = name in ("lms", "cms")
         assert ("/openedx/uwsgi.ini" in mounts(container)) is is_web, name
         if is_web:

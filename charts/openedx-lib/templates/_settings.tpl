@@ -12,8 +12,8 @@ Tutor's Kubernetes manifests use:
   uwsgi.ini                        /openedx/uwsgi.ini (lms/cms web only, subPath)
   caddy-Caddyfile, mfe-Caddyfile   /etc/caddy/Caddyfile of caddy and mfe
   <init task keys>                 /openedx/init-tasks/<key> (hook Jobs only)
-  mongodb-ca.pem (optional)        /openedx/ca/mongodb-ca.pem: the CA a managed MongoDB's certificate is
-                                   verified against (Amazon DocumentDB); absent when not needed
+  mysql-ca.pem, mongodb-ca.pem     /openedx/ca/: the CAs managed MySQL and MongoDB servers are verified
+  (optional)                       against (Amazon RDS and DocumentDB, Cloud SQL); absent when not needed
 
 <module> is each of __init__, development, production, test.
 */}}
@@ -70,7 +70,7 @@ Usage: {{- include "openedx-lib.settings.volumes" (dict "uwsgi" true "context" $
 {{ include "openedx-lib.settings.secretVolume" (dict "name" (printf "settings-%s" $variant) "items" $items "context" $.context) }}
 {{- end }}
 {{ include "openedx-lib.settings.secretVolume" (dict "name" "config" "items" (dict "lms.env.yml" "lms.env.yml" "cms.env.yml" "cms.env.yml") "context" .context) }}
-{{ include "openedx-lib.settings.secretVolume" (dict "name" "ca-certificates" "items" (dict "mongodb-ca.pem" "mongodb-ca.pem") "optional" true "context" .context) }}
+{{ include "openedx-lib.settings.secretVolume" (dict "name" "ca-certificates" "items" (dict "mysql-ca.pem" "mysql-ca.pem" "mongodb-ca.pem" "mongodb-ca.pem") "optional" true "context" .context) }}
 {{- if .uwsgi }}
 {{ include "openedx-lib.settings.secretVolume" (dict "name" "uwsgi-config" "items" (dict "uwsgi.ini" "uwsgi.ini") "context" .context) }}
 {{- end }}
