@@ -14,7 +14,7 @@ import yaml
 from components.clouds.gcp import required_apis, scoped_name
 from components.evaluation import PROJECT_DIR, engine_config, evaluate, evaluate_stack_file
 from components.infrastructure import MANAGED_SERVICE_PORTS
-from components.mocks import Recording
+from components.mocks import MOCK_GCP_PROJECT_NUMBER, Recording
 from components.settings import ConfigError, load
 from tests.conftest import assert_admin_credential_confined, inputs, instances, named, of_type, one
 
@@ -129,6 +129,22 @@ def test_gke_is_regional_private_and_workload_identity_enabled(stack) -> None:
     assert cluster.protect is production
     assert {"APISERVER", "WORKLOADS"} <= set(spec["loggingConfig"]["enableComponents"])
     assert spec["resourceLabels"] == {"openedx-stack": f"gcp-{environment}", "managed-by": "pulumi"}
+
+
+def test_kubernetes_secrets_are_encrypted_with_a_rotated_key_only_gke_may_use(stack) -> None:
+    environment, recording = stack
+    key = one(recording, "gcp:kms/cryptoKey:CryptoKey")
+    cluster = one(recording, "gcp:container/cluster:Cluster")
+    assert inputs(cluster)["databaseEncryption"] == {"state": "ENCRYPTED", "keyName": key.id}
+    assert inputs(key)["purpose"] == "ENCRYPT_DECRYPT" and inputs(key)["rotationPeriod"] == "7776000s"
+    assert key.protect is (environment == "production")
+    assert one(recording, "gcp:kms/keyRing:KeyRing").retain_on_delete  # key rings cannot be deleted
+    (grant,) = of_type(recording, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+    assert inputs(grant)["cryptoKeyId"] == key.id
+    assert inputs(grant)["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+    agent = f"service-{MOCK_GCP_PROJECT_NUMBER}@container-engine-robot.iam.gserviceaccount.com"
+    assert inputs(grant)["member"] == f"serviceAccount:{agent}"
+    assert grant.urn in cluster.depends_on
 
 
 def test_node_pool_is_autoscaled_shielded_and_runs_as_a_least_privileged_account(stack) -> None:

@@ -44,6 +44,7 @@ REDIS_CONFIG = {"maxmemory-policy": "volatile-lru"}  # never evict queued Celery
 METADATA_SERVER = (Egress("169.254.169.254/32", (80,)), Egress("169.254.169.252/32", (988,)))
 """The GKE metadata server Workload Identity tokens come from (on Dataplane V2 also reached on .252:988)."""
 WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
+SECRETS_KEY_ROTATION = f"{90 * 24 * 3600}s"
 BUCKET_CORS_HEADERS = ["Content-Type", "Content-Length", "Content-MD5", "Content-Disposition", "ETag",
                        "x-goog-resumable"]
 
@@ -51,7 +52,7 @@ BUCKET_CORS_HEADERS = ["Content-Type", "Content-Length", "Content-MD5", "Content
 def required_apis(memorystore: bool) -> list[str]:
     """The Google APIs the adapter uses (IAM Credentials: signBlob, for signed URLs under Workload Identity)."""
     apis = ["compute", "container", "sqladmin", "servicenetworking", "iam", "iamcredentials", "storage",
-            "cloudresourcemanager"]
+            "cloudresourcemanager", "cloudkms"]
     return [f"{api}.googleapis.com" for api in apis + (["redis"] if memorystore else [])]
 
 
@@ -77,6 +78,11 @@ def mysql_tier(production: bool, edition: str) -> str:
     if edition == "ENTERPRISE_PLUS":
         return "db-perf-optimized-N-4" if production else "db-perf-optimized-N-2"
     return "db-custom-2-8192" if production else "db-custom-1-3840"
+
+
+def gke_service_agent(project_number: str) -> str:
+    """GKE's own service account in the project: it encrypts and decrypts Secrets with our key."""
+    return f"serviceAccount:service-{project_number}@container-engine-robot.iam.gserviceaccount.com"
 
 
 def workload_identity_member(project: str, namespace: str, service_account: str) -> str:
@@ -182,6 +188,7 @@ class GcpCloud(pulumi.ComponentResource):
         node_role = gcp.projects.IAMMember(
             f"{name}-nodes", project=project, role=NODE_ROLE,
             member=node_account.email.apply(_service_account_member), opts=child)
+        secrets_key = self._secrets_key(name, stack.production)
         shielded = {"enable_secure_boot": True, "enable_integrity_monitoring": True}
         cidrs = settings.master_authorized_cidrs or ()
         cluster = gcp.container.Cluster(
@@ -208,6 +215,9 @@ class GcpCloud(pulumi.ComponentResource):
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
                 workload_pool=f"{project}.svc.id.goog"),
             enable_shielded_nodes=True,
+            # Kubernetes Secrets envelope-encrypted with a key of ours (CIS GKE 5.3.1), on top of Google's at rest.
+            database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED",
+                                                                          key_name=secrets_key.id),
             enable_legacy_abac=False,
             logging_config=gcp.container.ClusterLoggingConfigArgs(enable_components=GKE_LOG_COMPONENTS),
             # The default pool only bootstraps the cluster; even it runs as the least-privileged node account.
@@ -220,7 +230,7 @@ class GcpCloud(pulumi.ComponentResource):
                     mode="GKE_METADATA")),
             deletion_protection=defaults.deletion_protection,
             resource_labels=self._labels,
-            opts=self._opts(protect=stack.production, depends_on=[node_role, self._peering],
+            opts=self._opts(protect=stack.production, depends_on=[node_role, self._peering, self._secrets_grant],
                             ignore_changes=["nodeConfig", "initialNodeCount"]),
         )
         self._cluster = cluster
@@ -330,6 +340,21 @@ class GcpCloud(pulumi.ComponentResource):
                                       depends_on=[*self._apis, *depends_on],
                                       ignore_changes=list(ignore_changes) or None,
                                       retain_on_delete=retain_on_delete)
+
+    def _secrets_key(self, name: str, production: bool) -> gcp.kms.CryptoKey:
+        """The Cloud KMS key GKE encrypts Kubernetes Secrets with, rotated every 90 days, usable by GKE's service
+        agent only. Key rings cannot be deleted (destroy forgets it); the key is kept in production."""
+        ring = gcp.kms.KeyRing(f"{name}-secrets", name=f"{self._cluster_name}-secrets", location=self._region,
+                               opts=self._opts(retain_on_delete=True))
+        key = gcp.kms.CryptoKey(f"{name}-secrets", name="kubernetes-secrets", key_ring=ring.id,
+                                purpose="ENCRYPT_DECRYPT", rotation_period=SECRETS_KEY_ROTATION, labels=self._labels,
+                                opts=self._opts(protect=production, retain_on_delete=production))
+        project = gcp.organizations.get_project_output(
+            project_id=self._project, opts=pulumi.InvokeOutputOptions(provider=self._gcp, parent=self))
+        self._secrets_grant = gcp.kms.CryptoKeyIAMMember(
+            f"{name}-secrets-gke", crypto_key_id=key.id, role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+            member=project.number.apply(gke_service_agent), opts=self._opts())
+        return key
 
     def cache_for(self, instance: str, parent: pulumi.Resource) -> CacheEndpoint:
         """The instance's own Memorystore: private services access only, AUTH, TLS (server authentication)."""
