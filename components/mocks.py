@@ -284,6 +284,8 @@ MOCK_AZURE_DEPLOYER = "22222222-2222-2222-2222-222222222222"
 _AZURE_TYPES: dict[str, tuple[str, str]] = {
     # type → (name input, ARM resource type path under the resource group)
     "azure-native:resources:ResourceGroup": ("resourceGroupName", ""),
+    "azure-native:keyvault:Vault": ("vaultName", "Microsoft.KeyVault/vaults"),
+    "azure-native:keyvault:Key": ("keyName", "Microsoft.KeyVault/vaults/{vaultName}/keys"),
     "azure-native:network:VirtualNetwork": ("virtualNetworkName", "Microsoft.Network/virtualNetworks"),
     "azure-native:network:Subnet": ("subnetName", "Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets"),
     "azure-native:network:PrivateEndpoint": ("privateEndpointName", "Microsoft.Network/privateEndpoints"),
@@ -390,6 +392,11 @@ def _azure_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any
     elif typ == "azure-native:redisenterprise:RedisEnterprise":
         outputs |= {"hostName": f"{resource_name}.{inputs.get('location', MOCK_AZURE_LOCATION)}.redis.azure.net",
                     "provisioningState": "Succeeded"}
+    elif typ == "azure-native:keyvault:Vault":
+        outputs["properties"] = {**inputs.get("properties", {}), "vaultUri": f"https://{resource_name}.vault.azure.net/"}
+    elif typ == "azure-native:keyvault:Key":
+        uri = f"https://{inputs.get('vaultName', 'vault')}.vault.azure.net/keys/{resource_name}"
+        outputs |= {"keyUri": uri, "keyUriWithVersion": f"{uri}/{short}{short}{short}{short}"}
     elif typ == "azure-native:storage:StorageAccount":
         outputs["primaryEndpoints"] = {
             service: f"https://{resource_name}.{service}.core.windows.net/"

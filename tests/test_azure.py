@@ -14,6 +14,7 @@ import yaml
 from components.clouds.azure import (
     AKS_SERVER_ID,
     ROLES,
+    key_vault_name,
     kubeconfig,
     mysql_tier,
     storage_account_name,
@@ -203,6 +204,20 @@ def test_aks_is_entra_id_only_with_workload_identity_and_network_policy(stack) -
         assert pool.get("availabilityZones") == (["1", "2", "3"] if production else None)
 
 
+def test_kubernetes_secrets_are_encrypted_with_a_key_vault_key_of_the_stack(stack) -> None:
+    environment, recording = stack
+    key, vault = one(recording, f"{AZ}keyvault:Key"), one(recording, f"{AZ}keyvault:Vault")
+    kms = inputs(one(recording, f"{AZ}containerservice:ManagedCluster"))["securityProfile"]["azureKeyVaultKms"]
+    assert kms == {"enabled": True, "keyId": key.outputs["keyUriWithVersion"], "keyVaultNetworkAccess": "Public"}
+    properties = inputs(vault)["properties"]
+    assert properties["enableRbacAuthorization"] is True and properties["enablePurgeProtection"] is True
+    assert properties["enableSoftDelete"] is True and properties["softDeleteRetentionInDays"] == 90
+    assert inputs(key)["properties"]["kty"] == "RSA" and inputs(key)["properties"]["keySize"] == 2048
+    assert vault.protect is key.protect is (environment == "production")
+    assert re.fullmatch(r"kv-[a-z0-9-]+-[a-z0-9]{6}", vault.outputs["name"]) and len(vault.outputs["name"]) <= 24
+    assert key_vault_name("azure-" + "x" * 40, "abc123") == "kv-azure-xxxxxxxx-abc123"  # 24 characters, the most
+
+
 def _role_assignments(recording: Recording) -> dict[str, tuple[str, dict[str, Any]]]:
     found = {}
     for r in of_type(recording, f"{AZ}authorization:RoleAssignment"):
@@ -228,6 +243,9 @@ def test_role_assignments_are_least_privilege(stack) -> None:
     assert role == "AcrPull" and pull["scope"].endswith("/registries/myregistry")
     kubelet = one(recording, f"{AZ}containerservice:ManagedCluster").outputs["identityProfile"]
     assert pull["principalId"] == kubelet["kubeletidentity"]["objectId"]
+    role, secrets = assignments["azure-cluster-secrets-key"]
+    assert role == "Key Vault Crypto User" and secrets["principalId"] == identity.outputs["principalId"]
+    assert secrets["scope"] == one(recording, f"{AZ}keyvault:Key").id  # the one key, not the vault
     for _, spec in assignments.values():
         assert re.fullmatch(r"[0-9a-f-]{36}", spec["roleAssignmentName"])
         assert not re.fullmatch(r"/subscriptions/[^/]+(/resourceGroups/[^/]+)?", spec["scope"]), "too wide"

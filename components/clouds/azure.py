@@ -25,6 +25,7 @@ from pulumi_azure_native import (
     authorization,
     containerservice,
     dbformysql,
+    keyvault,
     managedidentity,
     network,
     privatedns,
@@ -60,6 +61,7 @@ ROLES = {
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
     "Azure Kubernetes Service RBAC Cluster Admin": "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
 }
 STORAGE_ACCOUNT_PREFIX = "oe"
 STORAGE_SUFFIX_LENGTH = 8
@@ -74,6 +76,12 @@ def subnet_cidrs(vnet_cidr: str) -> tuple[str, str, str]:
     halves = list(ipaddress.IPv4Network(vnet_cidr).subnets(prefixlen_diff=1))
     sixteenths = list(halves[1].subnets(prefixlen_diff=3))
     return str(halves[0]), str(sixteenths[0]), str(sixteenths[1])
+
+
+def key_vault_name(cluster_name: str, suffix: str) -> str:
+    """Key Vault names are global, 3-24 letters, digits and single hyphens, starting with a letter."""
+    base = "-".join(part for part in cluster_name.split("-") if part)[:24 - len(suffix) - 4].rstrip("-")
+    return f"kv-{base}-{suffix}".lower()
 
 
 def storage_account_name(instance: str, suffix: str) -> str:
@@ -182,6 +190,8 @@ class AzureCloud(pulumi.ComponentResource):
         subnet_join = self._role_assignment(
             "cluster-network", client.subscription_id, "Network Contributor", identity.principal_id,
             nodes_subnet.id, principal_type="ServicePrincipal")
+        secrets_key, secrets_key_access = self._secrets_key(name, cluster_name, group, client.tenant_id,
+                                                            client.subscription_id, identity.principal_id)
         system = settings.system_pool
         if settings.api_authorized_cidrs:
             api_access = containerservice.ManagedClusterAPIServerAccessProfileArgs(
@@ -220,13 +230,16 @@ class AzureCloud(pulumi.ComponentResource):
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=containerservice.ManagedClusterSecurityProfileArgs(
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+                # Kubernetes Secrets envelope-encrypted in etcd with a Key Vault key of the stack's.
+                azure_key_vault_kms=containerservice.AzureKeyVaultKmsArgs(
+                    enabled=True, key_id=secrets_key.key_uri_with_version, key_vault_network_access="Public"),
                 image_cleaner=containerservice.ManagedClusterSecurityProfileImageCleanerArgs(
                     enabled=True, interval_hours=168)),
             auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
                 upgrade_channel=settings.upgrade_channel, node_os_upgrade_channel="NodeImage"),
             tags=tags,
             # On the stable/rapid channels AKS moves to newer minors itself: the configured one is only the start.
-            opts=self._opts(protect=stack.production, depends_on=[subnet_join],
+            opts=self._opts(protect=stack.production, depends_on=[subnet_join, secrets_key_access],
                             ignore_changes=["kubernetesVersion"] if settings.upgrade_channel in ("stable", "rapid")
                             else ()),
         )
@@ -353,6 +366,33 @@ class AzureCloud(pulumi.ComponentResource):
             location="global", registration_enabled=False,
             virtual_network=privatedns.SubResourceArgs(id=vnet.id), tags=self._tags, opts=self._opts())
         return zone, link
+
+    def _secrets_key(self, name: str, cluster_name: str, group: resources.ResourceGroup,
+                     tenant_id: pulumi.Input[str], subscription_id: pulumi.Input[str],
+                     cluster_principal: pulumi.Input[str]) -> tuple[keyvault.Key, authorization.RoleAssignment]:
+        """The Key Vault key AKS encrypts Kubernetes Secrets with (KMS), usable by the cluster's identity only; the
+        vault authorizes with Azure RBAC, keeps deleted keys 90 days and cannot be purged early."""
+        suffix = random.RandomString(f"{name}-secrets", length=6, special=False, upper=False,
+                                     opts=pulumi.ResourceOptions(parent=self))
+        vault = keyvault.Vault(
+            f"{name}-secrets",
+            vault_name=suffix.result.apply(lambda s: key_vault_name(cluster_name, s)),
+            resource_group_name=group.name,
+            location=self._location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=tenant_id, sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True, enable_soft_delete=True, soft_delete_retention_in_days=90,
+                enable_purge_protection=True),
+            tags=self._tags,
+            opts=self._opts(protect=self._production))
+        key = keyvault.Key(
+            f"{name}-secrets", key_name="kubernetes-secrets", vault_name=vault.name, resource_group_name=group.name,
+            properties=keyvault.KeyPropertiesArgs(kty="RSA", key_size=2048, key_ops=["encrypt", "decrypt"]),
+            tags=self._tags,
+            opts=self._opts(protect=self._production))
+        access = self._role_assignment("cluster-secrets-key", subscription_id, "Key Vault Crypto User",
+                                       cluster_principal, key.id, principal_type="ServicePrincipal")
+        return key, access
 
     def _role_assignment(self, name: str, subscription_id: pulumi.Input[str], role: str,
                          principal_id: pulumi.Input[str], scope: pulumi.Input[str],
