@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.clouds import common
@@ -272,13 +271,7 @@ class AwsCloud(pulumi.ComponentResource):
         access: pulumi.Output[str] = pulumi.Output.all(
             cluster.name, cluster.endpoint, cluster.certificate_authority.data
         ).apply(lambda a: kubeconfig(a[0], a[1], a[2], region, settings.deploy_role_arn))
-        secret_access: pulumi.Output[str] = pulumi.Output.secret(access)
-        provider = k8s.Provider(
-            f"{name}-kubernetes",
-            kubeconfig=secret_access,
-            cluster_identifier=cluster_name,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[node_group]),
-        )
+        provider = common.cluster_provider(name, access, cluster_name, self, depends_on=[node_group])
         storage_class, retain_storage_class = common.storage_classes(
             name, "ebs.csi.aws.com", {"type": "gp3", "encrypted": "true"}, provider, self, depends_on=[ebs])
 

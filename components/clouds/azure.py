@@ -18,7 +18,6 @@ import re
 from collections.abc import Mapping, Sequence
 
 import pulumi
-import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 from pulumi_azure_native import (
@@ -276,13 +275,7 @@ class AzureCloud(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(provider=self._azure, parent=self))
         access: pulumi.Output[str] = credentials.kubeconfigs.apply(_user_kubeconfig).apply(
             lambda encoded: kubeconfig(cluster_name, encoded, settings.kubelogin_mode))
-        secret_access: pulumi.Output[str] = pulumi.Output.secret(access)
-        provider = k8s.Provider(
-            f"{name}-kubernetes",
-            kubeconfig=secret_access,
-            cluster_identifier=cluster_name,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[user_pool, deployer_admin]),
-        )
+        provider = common.cluster_provider(name, access, cluster_name, self, depends_on=[user_pool, deployer_admin])
         # AKS encrypts managed disks at rest; zone-redundant disks let a pod move to another zone in production.
         disk_sku = "Premium_ZRS" if zones else "Premium_LRS"
         storage_class, retain_storage_class = common.storage_classes(

@@ -75,6 +75,15 @@ def exec_kubeconfig(name: str, server: str, ca_data: str, command: str, args: Se
     })
 
 
+def cluster_provider(name: str, kubeconfig: pulumi.Output[str], cluster: str, parent: pulumi.Resource,
+                     depends_on: Sequence[pulumi.Resource]) -> k8s.Provider:
+    """The Kubernetes provider of a cluster the adapter built: its kubeconfig kept secret, and a stable identifier
+    (the cluster's name), so that a new endpoint, CA or token never replaces every Kubernetes resource."""
+    secret: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
+    return k8s.Provider(f"{name}-kubernetes", kubeconfig=secret, cluster_identifier=cluster,
+                        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)))
+
+
 def admin_password(name: str, parent: pulumi.Resource, service: str = "mysql") -> pulumi.Output[str]:
     """A shared server's admin password: generated, kept (secret) in the state, never in config. Alphanumeric (it
     passes through shells and URLs) with every class present (Azure refuses passwords with fewer than three)."""

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
-import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.clouds import common
@@ -260,13 +259,7 @@ class GcpCloud(pulumi.ComponentResource):
         access: pulumi.Output[str] = pulumi.Output.all(
             cluster.endpoint, cluster.master_auth.cluster_ca_certificate
         ).apply(lambda a: kubeconfig(cluster_name, a[0], a[1]))
-        secret_access: pulumi.Output[str] = pulumi.Output.secret(access)
-        provider = k8s.Provider(
-            f"{name}-kubernetes",
-            kubeconfig=secret_access,
-            cluster_identifier=cluster_name,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[node_pool]),
-        )
+        provider = common.cluster_provider(name, access, cluster_name, self, depends_on=[node_pool])
         # GKE encrypts every persistent disk at rest (Google-managed keys).
         storage_class, retain_storage_class = common.storage_classes(
             name, "pd.csi.storage.gke.io", {"type": "pd-balanced"}, provider, self, depends_on=[node_pool])
