@@ -103,7 +103,8 @@ def _assume_role_policy(service: str) -> str:
         {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
 
 
-def mysql_instance_class(production: bool) -> str:
+def database_instance_class(production: bool) -> str:
+    """RDS MySQL's and DocumentDB's default size (both offer these classes)."""
     return "db.r6g.large" if production else "db.t4g.medium"
 
 
@@ -294,7 +295,7 @@ class AwsCloud(pulumi.ComponentResource):
             engine="mysql",
             engine_version=mysql.engine_version,
             engine_lifecycle_support="open-source-rds-extended-support-disabled",
-            instance_class=mysql.instance_class or mysql_instance_class(stack.production),
+            instance_class=mysql.instance_class or database_instance_class(stack.production),
             allocated_storage=mysql.allocated_storage,
             max_allocated_storage=mysql.max_allocated_storage,
             storage_type="gp3",
@@ -398,7 +399,7 @@ class AwsCloud(pulumi.ComponentResource):
             aws.docdb.ClusterInstance(
                 f"{name}-mongodb-{index}",
                 cluster_identifier=cluster.id,
-                instance_class=mongo.instance_class or mysql_instance_class(stack.production),
+                instance_class=mongo.instance_class or database_instance_class(stack.production),
                 ca_cert_identifier=RDS_CA,
                 auto_minor_version_upgrade=True,
                 apply_immediately=not stack.production,
