@@ -250,18 +250,10 @@ def _secret(value: Any) -> str | None:
     return None
 
 
-def _optional_secret(value: Any) -> str | None:
-    return None if value == "" else _secret(value)
-
-
 def _credential(value: Any) -> str | None:
     if not isinstance(value, str) or not _CREDENTIAL.fullmatch(value):
         return "must be non-empty, without quotes, backslashes, braces, '$', '`' or whitespace"
     return None
-
-
-def _optional_credential(value: Any) -> str | None:
-    return None if value == "" else _credential(value)
 
 
 def _text(value: Any) -> str | None:
@@ -293,8 +285,18 @@ _account_name = _matching(re.compile(r"[a-z0-9]{3,24}"), "an Azure storage accou
 _email = _matching(re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+"), "a service account e-mail")
 
 
-def _optional_certificate(value: Any) -> str | None:
-    return None if value == "" else _certificate(value)
+def _optional(check: Check) -> Check:
+    """`check`, except that the empty string (the value is not set) passes."""
+
+    def optional(value: Any) -> str | None:
+        return None if value == "" else check(value)
+
+    return optional
+
+
+_optional_secret = _optional(_secret)
+_optional_credential = _optional(_credential)
+_optional_certificate = _optional(_certificate)
 
 
 def _nonempty_identifier(value: Any) -> str | None:
