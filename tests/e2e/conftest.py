@@ -1,0 +1,131 @@
+"""The end-to-end test's cluster and commands: a fresh KWOK cluster from `kit.sh up`, the real Pulumi CLI.
+
+Everything is read back from the cluster itself (`kubectl … -o json`). When a test fails, its report gets the
+state an operator would look at: Helm Release status, Jobs and pods with their conditions, and the events (no
+`kubectl logs`: the simulated pods run no containers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+KIT = PROJECT_DIR / "tests" / "e2e" / "kit.sh"
+STACK = "e2e"
+COMMAND_TIMEOUT = 1800  # seconds: a `pulumi up` that hangs (a Release waiting forever) fails the test instead
+DURATIONS: dict[str, float] = {}  # what the steps took, printed at the end of the run
+KEPT: list[Path] = []  # clusters left running (OPENEDX_E2E_KEEP=1)
+CONDITIONS = ("custom-columns=KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name,"
+              "CONDITIONS:.status.conditions[*].type,REASONS:.status.conditions[*].reason")
+
+
+@dataclass
+class Completed:
+    command: str
+    returncode: int
+    output: str
+    seconds: float
+
+    def __str__(self) -> str:
+        """What a failed assertion shows: the command, its exit code and the end of its output."""
+        return f"{self.command} exited {self.returncode}:\n{self.output[-30000:]}"
+
+
+@dataclass
+class Cluster:
+    directory: Path
+    env: dict[str, str]
+    durations: dict[str, float]
+    """What the steps took (a test module imports this file anew: it reaches the summary's dict through here)."""
+
+    def run(self, *args: str, timeout: int = COMMAND_TIMEOUT, stdin: str | None = None) -> Completed:
+        """A command in the project directory, with the kit's environment; output kept for the report."""
+        started = time.monotonic()
+        process = subprocess.run(args, cwd=PROJECT_DIR, env=self.env, input=stdin, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+        return Completed(shlex.join(args), process.returncode, process.stdout, time.monotonic() - started)
+
+    def pulumi(self, *args: str) -> Completed:
+        return self.run("pulumi", *args, "--stack", STACK, "--non-interactive")
+
+    def kubectl(self, *args: str) -> Any:
+        """`kubectl … -o json`, parsed."""
+        done = self.run("kubectl", *args, "-o", "json", timeout=60)
+        assert done.returncode == 0, f"{done.command}:\n{done.output}"
+        return json.loads(done.output)
+
+    def items(self, kind: str, namespace: str | None = None, selector: str | None = None) -> list[dict[str, Any]]:
+        scope = ["-n", namespace] if namespace else ["-A"]
+        return list(self.kubectl("get", kind, *scope, *(["-l", selector] if selector else []))["items"])
+
+    def state(self) -> str:
+        """What an operator reads when something failed."""
+        sections = []
+        for title, args in [
+            ("Helm Releases", ["get", "secrets", "-A", "-l", "owner=helm", "-L", "name,status,version"]),
+            ("Jobs", ["get", "jobs", "-A", "-o", "wide"]),
+            ("Pods", ["get", "pods", "-A", "-o", "wide"]),
+            ("Workloads", ["get", "deployments,statefulsets,pvc", "-A"]),
+            ("Job and pod conditions", ["get", "jobs,pods", "-A", "-o", CONDITIONS]),
+            ("Events", ["get", "events", "-A", "--sort-by=.lastTimestamp"]),
+        ]:
+            done = self.run("kubectl", *args, timeout=60)
+            sections.append(f"--- {title}: kubectl {shlex.join(args)}\n{done.output}")
+        return "\n".join(sections)
+
+
+def _kit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(KIT), *args], capture_output=True, text=True, check=False)
+
+
+def _exports(lines: str) -> dict[str, str]:
+    """The environment after `eval "$(kit.sh up DIR)"`, evaluated by the shell itself, on top of this one
+    without its Pulumi and Kubernetes settings."""
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("PULUMI_", "KUBECONFIG"))}
+    out = subprocess.run(["bash", "-c", f"{lines}\nenv -0"], env=base, capture_output=True, check=True).stdout
+    return dict(entry.split("=", 1) for entry in out.decode().split("\0") if "=" in entry)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    directory = Path(tempfile.mkdtemp(prefix="openedx-e2e-"))
+    started = time.monotonic()
+    up = _kit("up", str(directory))
+    if up.returncode != 0:
+        _kit("down", str(directory))
+        pytest.fail(f"kit.sh up failed (run tests/e2e/kit.sh build first?):\n{up.stderr}", pytrace=False)
+    DURATIONS["cluster up"] = time.monotonic() - started
+    try:
+        yield Cluster(directory, _exports(up.stdout), DURATIONS)
+    finally:
+        if os.environ.get("OPENEDX_E2E_KEEP"):
+            (directory / "env").write_text(up.stdout)
+            KEPT.append(directory)
+        else:
+            _kit("down", str(directory))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if DURATIONS:
+        terminalreporter.write_line("e2e durations: " + ", ".join(f"{k} {v:.1f}s" for k, v in DURATIONS.items()))
+    for directory in KEPT:
+        terminalreporter.write_line(f'e2e cluster kept: eval "$(cat {directory}/env)"; kit.sh down {directory}')
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and call.when == "call" and "cluster" in getattr(item, "funcargs", {}):
+        report.sections.append(("cluster state", item.funcargs["cluster"].state()))

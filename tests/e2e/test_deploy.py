@@ -1,0 +1,327 @@
+"""`./deploy.sh e2e` for real: the Pulumi engine, its providers and a Kubernetes API server with admission on.
+
+The `e2e` stack (stacks/Pulumi.e2e.yaml) deploys two instances: `demo` with the default plugins and `sandbox`
+with `mfe` only. The tests run in this order and share the deployment: first `up`, what the cluster holds,
+a no-op `up` and `preview`, then `destroy`. Expectations come from the cluster, never from the program.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import itertools
+import json
+import re
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e.conftest import STACK, Cluster, Completed
+
+NAMESPACES = {"demo": "openedx-demo", "sandbox": "openedx-sandbox"}
+HOSTS = {"demo": "demo.e2e.openedx.test", "sandbox": "sandbox.e2e.openedx.test"}
+RELEASES = ("openedx-namespace", "openedx-services", "openedx")
+# The application's Deployments (the `mfe` plugin adds the micro-frontends) and the data services' StatefulSets.
+DEPLOYMENTS = {"lms", "lms-worker", "cms", "cms-worker", "caddy", "mfe"}
+STATEFULSETS = {"mysql", "mongodb", "redis", "meilisearch", "smtp"}
+SETTINGS_LABEL = "app.openedx.org/settings=true"
+ROOT_PASSWORDS = ("mysql-root-password", "mongodb-root-password")
+SERVICES_CREDENTIALS = "openedx-services-credentials"
+
+
+def timestamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+# --- the first `up` ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def first_up(cluster: Cluster) -> Completed:
+    done = cluster.run("./deploy.sh", STACK, "--yes")
+    cluster.durations["first up"] = done.seconds
+    return done
+
+
+@pytest.fixture
+def deployed(first_up: Completed) -> Completed:
+    """The first `up`, which every check of the cluster's content needs to have succeeded."""
+    if first_up.returncode != 0:
+        pytest.fail("the first `up` failed (see test_first_up_succeeds)", pytrace=False)
+    return first_up
+
+
+def test_first_up_succeeds(cluster: Cluster, first_up: Completed) -> None:
+    assert first_up.returncode == 0, first_up
+
+
+def test_deploy_leaves_no_credential_behind(cluster: Cluster, deployed: Completed) -> None:
+    """The Kubernetes provider writes a copy of the kubeconfig to $TMPDIR whenever it is configured and never
+    removes it: `deploy.sh` gives each run a private TMPDIR and removes it."""
+    assert not list((cluster.directory / "tmp").iterdir())
+
+
+def test_every_release_is_deployed(cluster: Cluster, deployed: Completed) -> None:
+    latest: dict[tuple[str, str], tuple[int, str]] = {}
+    for secret in cluster.items("secrets", selector="owner=helm"):
+        labels = secret["metadata"]["labels"]
+        key = (secret["metadata"]["namespace"], labels["name"])
+        latest[key] = max(latest.get(key, (0, "")), (int(labels["version"]), labels["status"]))
+    assert {key: status for key, (_, status) in latest.items()} == {
+        (namespace, release): "deployed" for namespace in NAMESPACES.values() for release in RELEASES
+    }
+
+
+def test_every_workload_is_available(cluster: Cluster, deployed: Completed) -> None:
+    for instance, namespace in NAMESPACES.items():
+        deployments = {d["metadata"]["name"]: d for d in cluster.items("deployments", namespace)}
+        assert set(deployments) == DEPLOYMENTS, instance
+        for name, deployment in deployments.items():
+            status = deployment["status"]
+            conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
+            assert conditions.get("Available") == "True", f"{namespace}/{name}: {status}"
+            assert status.get("availableReplicas") == deployment["spec"]["replicas"], f"{namespace}/{name}: {status}"
+        statefulsets = {s["metadata"]["name"]: s for s in cluster.items("statefulsets", namespace)}
+        assert set(statefulsets) == STATEFULSETS, instance
+        for name, statefulset in statefulsets.items():
+            status = statefulset["status"]
+            assert status.get("readyReplicas") == statefulset["spec"]["replicas"], f"{namespace}/{name}: {status}"
+        claims = cluster.items("persistentvolumeclaims", namespace)
+        assert claims and all(c["status"]["phase"] == "Bound" for c in claims), [
+            (c["metadata"]["name"], c["status"]["phase"]) for c in claims]
+
+
+def _init_jobs(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
+    jobs = cluster.items("jobs", namespace, selector="app.kubernetes.io/component=init")
+    return sorted(jobs, key=lambda j: int(j["metadata"]["annotations"]["helm.sh/hook-weight"]))
+
+
+def _script(cluster: Cluster, job: dict[str, Any]) -> str:
+    """The init script a Job runs: the item of its `init-task` volume, read from the Secret it names."""
+    (volume,) = [v["secret"] for v in job["spec"]["template"]["spec"]["volumes"] if v["name"] == "init-task"]
+    (item,) = volume["items"]
+    secret = cluster.kubectl("get", "secret", volume["secretName"], "-n", job["metadata"]["namespace"])
+    return base64.b64decode(secret["data"][item["key"]]).decode()
+
+
+# Tutor's order, each step recognised by the command that makes it: the LMS's migrations, then Studio's, then
+# the plugins' tasks (forum, MFE), then the Site the program's own plugin sets last.
+TUTOR_ORDER = ("./manage.py lms migrate", "./manage.py cms migrate", "initialize_forum_indices",
+               "learner_home_mfe.enabled", "django.contrib.sites")
+EXPECTED_STEPS = {"demo": TUTOR_ORDER, "sandbox": tuple(s for s in TUTOR_ORDER if s != "initialize_forum_indices")}
+
+
+def test_init_jobs_ran_in_order_before_the_application(cluster: Cluster, deployed: Completed) -> None:
+    for instance, namespace in NAMESPACES.items():
+        jobs = _init_jobs(cluster, namespace)
+        scripts = [_script(cluster, job) for job in jobs]
+        steps = [step for step in TUTOR_ORDER if any(step in script for script in scripts)]
+        assert tuple(steps) == EXPECTED_STEPS[instance], f"{namespace}: the init tasks hold {steps}"
+        order = [next(i for i, script in enumerate(scripts) if step in script) for step in steps]
+        assert order == sorted(order), f"{namespace}: steps {steps} ran in the order {order}"
+        for job in jobs:
+            conditions = {c["type"]: c["status"] for c in job["status"].get("conditions", [])}
+            assert conditions.get("Complete") == "True", f"{namespace}/{job['metadata']['name']}: {job['status']}"
+        for before, after in itertools.pairwise(jobs):
+            assert timestamp(before["status"]["completionTime"]) <= timestamp(after["status"]["startTime"]), (
+                f"{after['metadata']['name']} started before {before['metadata']['name']} completed")
+        last = max(timestamp(job["status"]["completionTime"]) for job in jobs)
+        for deployment in cluster.items("deployments", namespace):
+            created = timestamp(deployment["metadata"]["creationTimestamp"])
+            assert created >= last, f"{namespace}/{deployment['metadata']['name']} created before the init Jobs ended"
+
+
+def test_no_pod_was_refused_by_admission(cluster: Cluster, deployed: Completed) -> None:
+    refused = [
+        f"{e['involvedObject']['namespace']}/{e['involvedObject']['name']}: {e['message']}"
+        for e in cluster.items("events")
+        if e["reason"] == "FailedCreate" or "forbidden" in e.get("message", "")
+    ]
+    assert not refused, "\n".join(refused)
+    # Pod Security `warn` answers with warnings, which the provider prints: none may appear.
+    assert "violate PodSecurity" not in deployed.output
+
+
+_SUFFIXES = {"m": Decimal("0.001"), "k": Decimal(10**3), "M": Decimal(10**6), "G": Decimal(10**9),
+             "T": Decimal(10**12), "Ki": Decimal(2**10), "Mi": Decimal(2**20), "Gi": Decimal(2**30),
+             "Ti": Decimal(2**40)}
+
+
+def quantity(value: str) -> Decimal:
+    number, suffix = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", value).groups()  # type: ignore[union-attr]
+    return Decimal(number) * _SUFFIXES.get(suffix, Decimal(1))
+
+
+def _container_total(pods: list[dict[str, Any]], kind: str, name: str) -> Decimal:
+    return sum((quantity(c.get("resources", {}).get(kind, {}).get(name, "0"))
+                for p in pods for c in p["spec"]["containers"]), Decimal(0))
+
+
+def test_each_instance_pods_fit_its_quota(cluster: Cluster, deployed: Completed) -> None:
+    """What the instance runs, added up from its pods and claims, stays within every limit of its quota."""
+    for namespace in NAMESPACES.values():
+        quotas = cluster.items("resourcequotas", namespace)
+        assert quotas, f"{namespace} has no ResourceQuota"
+        pods = [p for p in cluster.items("pods", namespace) if p["status"].get("phase") not in ("Succeeded", "Failed")]
+        claims = cluster.items("persistentvolumeclaims", namespace)
+        used = {
+            "pods": Decimal(len(pods)),
+            "persistentvolumeclaims": Decimal(len(claims)),
+            "requests.storage": sum((quantity(c["spec"]["resources"]["requests"]["storage"]) for c in claims),
+                                    Decimal(0)),
+            **{f"{kind}.{name}": _container_total(pods, kind, name)
+               for kind in ("requests", "limits") for name in ("cpu", "memory")},
+        }
+        for quota in quotas:
+            hard = quota["spec"]["hard"]
+            assert set(hard) <= set(used), f"{namespace}: no check for {set(hard) - set(used)}"
+            for resource, limit in hard.items():
+                assert used[resource] <= quantity(limit), f"{namespace}: {resource} {used[resource]} > {limit}"
+
+
+def test_admission_is_enforced(cluster: Cluster, deployed: Completed) -> None:
+    """The checks above mean something only if the API server refuses what breaks the rules."""
+    namespace = NAMESPACES["demo"]
+    privileged = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "privileged", "namespace": namespace},
+                  "spec": {"containers": [{"name": "c", "image": "busybox",
+                                           "securityContext": {"privileged": True}}]}}
+    greedy = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+              "metadata": {"name": "greedy", "namespace": namespace},
+              "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "100Ti"}}}}
+    for manifest, refusal in ((privileged, "violates PodSecurity"), (greedy, "exceeded quota")):
+        done = cluster.run("kubectl", "create", "--dry-run=server", "-f", "-", stdin=json.dumps(manifest))
+        assert done.returncode != 0 and refusal in done.output, done.output
+
+
+def test_settings_secret_is_immutable_and_named_by_its_content(cluster: Cluster, deployed: Completed) -> None:
+    for namespace in NAMESPACES.values():
+        (secret,) = cluster.items("secrets", namespace, selector=SETTINGS_LABEL)
+        assert secret.get("immutable") is True
+        data = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        assert secret["metadata"]["name"] == f"openedx-settings-{hashlib.sha256(canonical.encode()).hexdigest()[:10]}"
+        mounted = {volume["secret"]["secretName"]
+                   for d in cluster.items("deployments", namespace) if d["metadata"]["name"] != "caddy"
+                   for volume in d["spec"]["template"]["spec"].get("volumes", []) if "secret" in volume}
+        assert secret["metadata"]["name"] in mounted, f"{namespace}: no Deployment mounts {secret['metadata']['name']}"
+
+
+def _texts(cluster: Cluster, namespace: str) -> dict[str, str]:
+    """Every Secret and ConfigMap value of a namespace, decoded, by `kind/name/key`."""
+    found = {}
+    for kind in ("secrets", "configmaps"):
+        for item in cluster.items(kind, namespace):
+            for key, value in (item.get("data") or {}).items():
+                text = base64.b64decode(value).decode(errors="replace") if kind == "secrets" else value
+                found[f"{kind}/{item['metadata']['name']}/{key}"] = text
+    return found
+
+
+def test_no_admin_credential_in_any_instance_namespace(cluster: Cluster, deployed: Completed) -> None:
+    kubeconfig = yaml.safe_load((cluster.directory / "kubeconfig").read_text())
+    admin = []
+    for user in kubeconfig["users"]:
+        for field in ("client-key", "client-certificate"):
+            if f"{field}-data" in user["user"]:
+                admin.append(base64.b64decode(user["user"][f"{field}-data"]).decode())
+            elif field in user["user"]:
+                admin.append(Path(user["user"][field]).read_text())
+    assert admin, "the kit's kubeconfig has no client credentials to look for"
+    for namespace in NAMESPACES.values():
+        texts = _texts(cluster, namespace)
+        for where, text in texts.items():
+            assert not any(credential.strip() in text for credential in admin), f"cluster admin credential in {where}"
+        # The root passwords of the instance's own servers live in their credentials Secret, nowhere else.
+        credentials = f"secrets/{SERVICES_CREDENTIALS}/"
+        roots = [texts[credentials + key] for key in ROOT_PASSWORDS]
+        leaks = [where for where, text in texts.items() if not where.startswith(credentials)
+                 and any(root in text for root in roots)]
+        assert not leaks, f"{namespace}: a root password is also in {leaks}"
+
+
+def _release_records(cluster: Cluster, namespace: str) -> dict[str, str]:
+    """Every revision Helm stored (values and rendered manifest), decoded: base64, base64 again, gzip."""
+    return {item["metadata"]["name"]: gzip.decompress(base64.b64decode(base64.b64decode(item["data"]["release"])))
+            .decode() for item in cluster.items("secrets", namespace, selector="owner=helm")}
+
+
+def test_no_secret_in_configmaps_release_values_state_or_logs(cluster: Cluster, deployed: Completed) -> None:
+    exported = cluster.pulumi("stack", "export").output
+    outputs = cluster.pulumi("stack", "output", "--json").output
+    configmaps = json.dumps(cluster.items("configmaps"))
+    for namespace in NAMESPACES.values():
+        credentials = cluster.kubectl("get", "secret", SERVICES_CREDENTIALS, "-n", namespace)
+        generated = {key: base64.b64decode(value).decode() for key, value in credentials["data"].items()}
+        places = {"the ConfigMaps": configmaps, "the stack's state": exported, "the stack outputs": outputs,
+                  "the output of `up`": deployed.output, **_release_records(cluster, namespace)}
+        for where, text in places.items():
+            leaked = sorted(key for key, value in generated.items() if value in text)
+            assert not leaked, f"{namespace}: {leaked} in {where}"
+
+
+def test_outputs_list_each_instance_urls(cluster: Cluster, deployed: Completed) -> None:
+    done = cluster.pulumi("stack", "output", "--json")
+    assert done.returncode == 0, done.output
+    assert json.loads(done.output)["instances"] == {
+        name: {"namespace": NAMESPACES[name], "lmsUrl": f"https://{host}", "studioUrl": f"https://studio.{host}"}
+        for name, host in HOSTS.items()
+    }
+
+
+# --- the next runs change nothing ----------------------------------------------------------------------------------
+
+
+def _versions(cluster: Cluster) -> dict[str, str]:
+    """resourceVersion of every object the instances own: any update by a later run changes one."""
+    kinds = "deployments,statefulsets,services,secrets,configmaps,jobs,cronjobs,ingresses,networkpolicies," \
+            "resourcequotas,limitranges,serviceaccounts,persistentvolumeclaims,horizontalpodautoscalers," \
+            "poddisruptionbudgets"
+    return {f"{item['kind']}/{item['metadata']['namespace']}/{item['metadata']['name']}":
+            item["metadata"]["resourceVersion"]
+            for namespace in NAMESPACES.values() for item in cluster.items(kinds, namespace)}
+
+
+def test_a_second_up_changes_nothing(cluster: Cluster, deployed: Completed) -> None:
+    before = _versions(cluster)
+    done = cluster.run("./deploy.sh", STACK, "--yes", "--expect-no-changes")
+    cluster.durations["no-op up"] = done.seconds
+    assert done.returncode == 0, done
+    assert _versions(cluster) == before
+    assert not list((cluster.directory / "tmp").iterdir()), "deploy.sh left files in TMPDIR"
+
+
+def test_a_third_run_previews_no_change(cluster: Cluster, deployed: Completed) -> None:
+    done = cluster.pulumi("preview", "--expect-no-changes", "--diff")
+    assert done.returncode == 0, done
+
+
+def test_the_security_baseline_passes(cluster: Cluster, deployed: Completed) -> None:
+    """The policy pack operators run on their stacks passes on what the engine really registered."""
+    done = cluster.pulumi("preview", "--policy-pack", "policy", "--expect-no-changes")
+    assert done.returncode == 0, done
+    assert re.search(r"openedx-security-baseline@v[0-9.]+ \(local: policy\)", done.output), done.output
+
+
+# --- destroy -------------------------------------------------------------------------------------------------------
+
+
+def test_destroy_removes_everything(cluster: Cluster, deployed: Completed) -> None:
+    done = cluster.pulumi("destroy", "--yes", "--skip-preview")
+    cluster.durations["destroy"] = done.seconds
+    assert done.returncode == 0, done
+    exported = json.loads(cluster.pulumi("stack", "export").output)
+    assert not exported["deployment"].get("resources"), "the stack's state still holds resources"
+    # Namespaces terminate, then the volume controller deletes the released volumes: both take a few seconds.
+    deadline = time.monotonic() + 120
+    while remaining := ([n["metadata"]["name"] for n in cluster.items("namespaces")
+                         if n["metadata"]["name"] in NAMESPACES.values()]
+                        + [v["metadata"]["name"] for v in cluster.items("persistentvolumes")]):
+        assert time.monotonic() < deadline, f"still there 2 minutes after the destroy: {remaining}"
+        time.sleep(2)
+    assert not cluster.items("secrets", selector="owner=helm"), "Helm Releases remain"
