@@ -29,4 +29,8 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_
 fi
 
 pulumi stack select "$stack" 2>/dev/null || pulumi stack init "$stack"
-exec pulumi up --stack "$stack" "$@"
+# The Kubernetes provider writes a copy of the kubeconfig (credentials included) to $TMPDIR each time it is
+# configured and never removes it: the run gets a private TMPDIR, removed when it ends.
+run_tmp="$(mktemp -d)"
+trap 'rm -rf "$run_tmp"' EXIT
+TMPDIR="$run_tmp" pulumi up --stack "$stack" "$@"
