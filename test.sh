@@ -58,5 +58,11 @@ ensure_venv policy/venv policy/requirements.txt  # the policy pack's own (policy
 # can listen on or reach an address other than 127.0.0.1.
 isolate=(unshare --net)
 [ "$(id -u)" = 0 ] || isolate=(unshare --map-root-user --net)
+if ! "${isolate[@]}" true 2>/dev/null; then
+  echo "The end-to-end test runs WITHOUT network isolation: this machine refuses '${isolate[*]}'." >&2
+  [ "${OPENEDX_E2E_REQUIRED:-0}" != 1 ] || exit 1
+  isolate=(env)
+fi
 [ $# -gt 0 ] || set -- tests/e2e
-exec "${isolate[@]}" sh -c 'ip link set lo up && exec "$@"' sh venv/bin/python -m pytest -p no:xdist -p no:cacheprovider "$@"
+exec "${isolate[@]}" sh -c 'ip link set lo up 2>/dev/null; exec "$@"' sh \
+  venv/bin/python -m pytest -p no:xdist -p no:cacheprovider "$@"

@@ -25,37 +25,40 @@ die() { echo "kit: $*" >&2; exit 1; }
 
 # --- build -----------------------------------------------------------------------------------------------------
 
-# The version of a module in a wrapper's build list: go.mod is the one place each version is pinned.
-module_version() { (cd "$TOOLS_DIR/$1" && go list -m -f '{{.Version}}' "$2"); }
+# The version a wrapper's go.mod requires of a module (go.mod is the one place each version is pinned); read
+# from the file alone, so that it works before anything is downloaded.
+module_version() {
+  (cd "$TOOLS_DIR/$1" && go mod edit -json) | python3 -c '
+import json, sys
+print(next(r["Version"] for r in json.load(sys.stdin)["Require"] if r["Path"] == sys.argv[1]))' "$2"
+}
 
 # A Python SDK's pinned version in requirements.txt (the plugins the program's SDKs ask for).
 sdk_pin() { sed -n "s/^$1==\([0-9.]*\).*/\1/p" "$PROJECT_DIR/requirements.txt"; }
 
-# name | wrapper | package
+# name | wrapper | package | the module it comes from (what a report names, with the version go.mod pins)
 TOOLS=(
-  "pulumi|pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
-  "pulumi-language-python|pulumi|./cmd/pulumi-language-python"
-  "pulumi-resource-random|pulumi|./cmd/pulumi-resource-random"
-  "pulumi-resource-tls|pulumi|./cmd/pulumi-resource-tls"
-  "pulumi-resource-kubernetes|pulumi-kubernetes|./cmd/pulumi-resource-kubernetes"
-  "kube-apiserver|kube|k8s.io/kubernetes/cmd/kube-apiserver"
-  "kube-controller-manager|kube|k8s.io/kubernetes/cmd/kube-controller-manager"
-  "kube-scheduler|kube|k8s.io/kubernetes/cmd/kube-scheduler"
-  "kubectl|kube|k8s.io/kubernetes/cmd/kubectl"
-  "etcd|etcd|go.etcd.io/etcd/server/v3"
-  "kwok|kwok|sigs.k8s.io/kwok/cmd/kwok"
-  "kwokctl|kwok|sigs.k8s.io/kwok/cmd/kwokctl"
+  "pulumi|pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|github.com/pulumi/pulumi/pkg/v3"
+  "pulumi-language-python|pulumi|./cmd/pulumi-language-python|github.com/pulumi/pulumi/sdk/v3"
+  "pulumi-resource-random|pulumi|./cmd/pulumi-resource-random|github.com/pulumi/pulumi/sdk/v3"
+  "pulumi-resource-tls|pulumi|./cmd/pulumi-resource-tls|github.com/pulumi/pulumi/sdk/v3"
+  "pulumi-resource-kubernetes|pulumi-kubernetes|./cmd/pulumi-resource-kubernetes|github.com/pulumi/pulumi-kubernetes/provider/v4"
+  "kube-apiserver|kube|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes"
+  "kube-controller-manager|kube|k8s.io/kubernetes/cmd/kube-controller-manager|k8s.io/kubernetes"
+  "kube-scheduler|kube|k8s.io/kubernetes/cmd/kube-scheduler|k8s.io/kubernetes"
+  "kubectl|kube|k8s.io/kubernetes/cmd/kubectl|k8s.io/kubernetes"
+  "etcd|etcd|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3"
+  "kwok|kwok|sigs.k8s.io/kwok/cmd/kwok|sigs.k8s.io/kwok"
+  "kwokctl|kwok|sigs.k8s.io/kwok/cmd/kwokctl|sigs.k8s.io/kwok"
 )
 
-# The module a tool comes from, as `module@version` (what a failure names).
+# `module@version`, and for the kit's own mains the directory they are in.
 origin() {
-  case "$1" in
-    pulumi*-random|pulumi*-tls|pulumi-language-python) echo "openedx-e2e/tools/pulumi (own code on github.com/pulumi/pulumi/sdk/v3@$(module_version pulumi github.com/pulumi/pulumi/sdk/v3))" ;;
-    pulumi) echo "github.com/pulumi/pulumi/pkg/v3@$(module_version pulumi github.com/pulumi/pulumi/pkg/v3)" ;;
-    pulumi-resource-kubernetes) echo "github.com/pulumi/pulumi-kubernetes/provider/v4@$(module_version pulumi-kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4)" ;;
-    kube*) echo "k8s.io/kubernetes@$(module_version kube k8s.io/kubernetes)" ;;
-    etcd) echo "go.etcd.io/etcd/server/v3@$(module_version etcd go.etcd.io/etcd/server/v3)" ;;
-    kwok*) echo "sigs.k8s.io/kwok@$(module_version kwok sigs.k8s.io/kwok)" ;;
+  local wrapper="$1" package="$2" module="$3"
+  local from; from="$module@$(module_version "$wrapper" "$module")"
+  case "$package" in
+    ./*) echo "tests/e2e/tools/$wrapper/${package#./} on $from" ;;
+    *) echo "$from" ;;
   esac
 }
 
@@ -111,41 +114,46 @@ stamp() {
   } | sha256sum | cut -d' ' -f1
 }
 
-# Download every module of a wrapper; a refusal names the module, version and reason, on one line.
-REFUSALS=$(cat <<'PY'
-import json, sys
-decoder, text, pos = json.JSONDecoder(), sys.stdin.read(), 0
-while True:
-    while pos < len(text) and text[pos].isspace():
-        pos += 1
-    if pos == len(text):
-        break
-    module, pos = decoder.raw_decode(text, pos)
-    if module.get("Error"):
-        reason = module["Error"].strip().splitlines()[-1]
-        print(f"{module['Path']}@{module.get('Version', '?')}: {reason}")
+# Download the modules a wrapper requires; a refusal names the module, version and reason, on one line.
+# `go mod download -json` reports a refused module as a JSON object with an Error, or, when the refusal breaks
+# the module graph itself, as "go: MODULE@VERSION: reading URL: STATUS" on stderr.
+REFUSAL=$(cat <<'PY'
+import json, re, sys
+text, pos, decoder = sys.stdin.read(), 0, json.JSONDecoder()
+while pos < len(text):
+    if text[pos] == "{":
+        module, pos = decoder.raw_decode(text, pos)
+        if module.get("Error"):
+            lines = module["Error"].strip().splitlines()
+            sys.exit(print(f"{module['Path']}@{module.get('Version', '?')}: {lines[-1].strip()}"))
+        continue
+    end = text.find("\n", pos) + 1 or len(text)
+    line, pos = text[pos:end].strip(), end
+    if match := re.match(r"go: (\S+@\S+): (.*)", line):
+        sys.exit(print(f"{match[1]}: {match[2]}"))
 PY
 )
 
 download() {
-  local wrapper="$1" listing failures
-  listing="$(cd "$TOOLS_DIR/$wrapper" && go mod download -json all 2>/dev/null)" || true
-  failures="$(printf '%s' "$listing" | python3 -c "$REFUSALS")"
-  [ -z "$failures" ] || die "the Go module proxy refused $(echo "$failures" | head -1) (wrapper tests/e2e/tools/$wrapper)"
+  local wrapper="$1" report
+  report="$(cd "$TOOLS_DIR/$wrapper" && go mod download -json 2>&1)" && return 0
+  die "the Go module proxy refused $(printf '%s' "$report" | python3 -c "$REFUSAL") (wrapper tests/e2e/tools/$wrapper)"
 }
 
 build() {
   command -v go >/dev/null || die "Go is not installed: the kit builds its tools with Go 1.26 (https://go.dev/dl)"
   command -v python3 >/dev/null || die "python3 is needed to prepare the builds"
   mkdir -p "$BIN/.stamps" "$CACHE/logs"
-  local total_start downloaded=" " entry name wrapper package start log
+  local total_start downloaded=" " entry name wrapper package module start log
   total_start=$(date +%s)
   echo "kit: $(go env GOVERSION), binaries in $BIN"
   for entry in "${TOOLS[@]}"; do
-    IFS='|' read -r name wrapper package <<<"$entry"
-    local want; want="$(stamp "$name" "$wrapper" "$package")"
+    IFS='|' read -r name wrapper package module <<<"$entry"
+    local want from
+    want="$(stamp "$name" "$wrapper" "$package")"
+    from="$(origin "$wrapper" "$package" "$module")"
     if [ -x "$BIN/$name" ] && [ "$(cat "$BIN/.stamps/$name" 2>/dev/null)" = "$want" ]; then
-      printf 'kit: %-27s cached  (%s)\n' "$name" "$(origin "$name")"
+      printf 'kit: %-27s cached  (%s)\n' "$name" "$from"
       continue
     fi
     if [[ "$downloaded" != *" $wrapper "* ]]; then
@@ -158,11 +166,11 @@ build() {
     local tags; tags="$(build_tags "$name")"
     if ! (cd "$TOOLS_DIR/$wrapper" && go build ${tags:+-tags "$tags"} -ldflags "$(ldflags "$name")" \
         -o "$BIN/$name.partial" "$package") >"$log" 2>&1; then
-      die "building $name from $(origin "$name") failed: $(grep -v '^#' "$log" | head -1) (full log: $log)"
+      die "building $name from $from failed: $(grep -v '^#' "$log" | head -1) (full log: $log)"
     fi
     mv "$BIN/$name.partial" "$BIN/$name"
     echo "$want" >"$BIN/.stamps/$name"
-    printf 'kit: %-27s built   in %4ss (%s)\n' "$name" "$(( $(date +%s) - start ))" "$(origin "$name")"
+    printf 'kit: %-27s built   in %4ss (%s)\n' "$name" "$(( $(date +%s) - start ))" "$from"
   done
   # The SDK's program launcher, which the language host runs: a script in the sdk/v3 module.
   install -m 0755 "$(cd "$TOOLS_DIR/pulumi" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)/python/cmd/pulumi-language-python-exec" "$BIN/"

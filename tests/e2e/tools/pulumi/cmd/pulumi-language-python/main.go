@@ -67,9 +67,7 @@ func main() {
 	}
 	h.cancel, h.stop = context.WithCancel(context.Background())
 
-	done := make(chan bool)
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Cancel: done,
 		Init: func(srv *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(srv, h)
 			return nil
@@ -84,26 +82,28 @@ func main() {
 	}
 }
 
-func options(info *pulumirpc.ProgramInfo) (toolchain.PythonOptions, error) {
+// toolchainFor resolves the virtualenv of a program (or policy pack) from its runtime options, with the SDK's
+// toolchain package, as Pulumi's host does.
+func toolchainFor(info *pulumirpc.ProgramInfo) (toolchain.Toolchain, error) {
 	opts := toolchain.PythonOptions{Root: info.GetRootDirectory(), ProgramDir: info.GetProgramDirectory()}
 	for key, value := range info.GetOptions().AsMap() {
 		text, ok := value.(string)
 		if !ok {
-			return opts, fmt.Errorf("runtime option %s must be a string", key)
+			return nil, fmt.Errorf("runtime option %s must be a string", key)
 		}
 		switch key {
 		case "virtualenv":
 			opts.Virtualenv = text
 		case "toolchain":
 			if text != "pip" {
-				return opts, fmt.Errorf("the kit's language host supports toolchain pip only, not %s", text)
+				return nil, fmt.Errorf("the kit's language host supports toolchain pip only, not %s", text)
 			}
 			opts.Toolchain = toolchain.Pip
 		case "typechecker":
-			return opts, errors.New("the kit's language host runs no typechecker")
+			return nil, errors.New("the kit's language host runs no typechecker")
 		}
 	}
-	return opts, nil
+	return toolchain.ResolveToolchain(opts)
 }
 
 func (h *host) Handshake(_ context.Context, req *pulumirpc.LanguageHandshakeRequest,
@@ -127,11 +127,7 @@ func (h *host) GetRequiredPlugins(context.Context, *pulumirpc.GetRequiredPlugins
 }
 
 func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
-	opts, err := options(req.GetInfo())
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
@@ -144,11 +140,7 @@ func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumir
 
 func (h *host) GetProgramDependencies(ctx context.Context, req *pulumirpc.GetProgramDependenciesRequest,
 ) (*pulumirpc.GetProgramDependenciesResponse, error) {
-	opts, err := options(req.GetInfo())
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
@@ -171,11 +163,7 @@ func (h *host) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
 // Run starts the program in the project's virtualenv and waits for it, with the arguments and environment
 // the SDK's launcher reads.
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
-	opts, err := options(req.GetInfo())
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
@@ -251,11 +239,7 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 		return status.Errorf(codes.Unimplemented, "the kit's language host runs policy packs, not %s plugins", req.GetKind())
 	}
 	ctx := server.Context()
-	opts, err := options(req.GetInfo())
-	if err != nil {
-		return err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo())
 	if err != nil {
 		return err
 	}

@@ -107,11 +107,7 @@ func (s *server) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumir
 
 // Diff replaces the resource when any input changed: every input of the real providers forces a new resource.
 func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	olds := req.GetOldInputs()
-	if olds == nil {
-		olds = req.GetOlds()
-	}
-	before, err := unmarshal(olds)
+	before, err := unmarshal(req.GetOldInputs())
 	if err != nil {
 		return nil, err
 	}
