@@ -1,4 +1,4 @@
-"""The project's own Helm charts: where they are, and a digest of their content.
+"""The project's own Helm charts: where they are, a digest of their content, and their packaged library.
 
 A local chart's edits reach the cluster only when the Release's inputs change, so each Release carries the
 digest of its chart's files in its values: any template edit is an upgrade, even without a version bump.
@@ -6,10 +6,12 @@ digest of its chart's files in its values: any template edit is an upgrade, even
 
 from __future__ import annotations
 
-import fcntl
 import functools
+import gzip
 import hashlib
-import subprocess
+import io
+import os
+import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -55,33 +57,44 @@ def pinned_image(values_file: str, *path: str) -> str:
     return f"{image['registry']}/{image['repository']}:{image['tag']}"
 
 
-def _newest_change(directory: Path) -> float:
-    return max((p.stat().st_mtime for p in _source_files(directory)), default=0.0)
+def package(source: Path) -> bytes:
+    """The chart at `source` as a Helm chart archive: its files under `<name>/` in a gzipped tar whose bytes
+    depend on those files alone (sorted, no times, owners or modes of their own)."""
+    name = yaml.safe_load((source / "Chart.yaml").read_text())["name"]
+    archive = io.BytesIO()
+    with gzip.GzipFile(fileobj=archive, mode="wb", mtime=0) as zipped, tarfile.open(fileobj=zipped, mode="w") as tar:
+        for path in _source_files(source):
+            data = path.read_bytes()
+            member = tarfile.TarInfo(f"{name}/{path.relative_to(source).as_posix()}")
+            member.size, member.mode = len(data), 0o644
+            tar.addfile(member, io.BytesIO(data))
+    return archive.getvalue()
 
 
-def _dependencies_current(chart: Path) -> bool:
-    """Every `file://` dependency is packaged in charts/, newer than its sources and the chart's Chart.yaml."""
+@functools.cache
+def package_dependencies(chart: Path) -> None:
+    """Package each `file://` dependency of the chart at `chart` (the library) into its charts/ folder, unless the
+    archive there already holds its current files.
+
+    The Kubernetes provider's `dependencyUpdate` packages a dependency only when none is there, and then keeps
+    that copy for good: without this, an edit of the library would never reach the cluster. The archive is
+    replaced in one rename, so a concurrent reader (another process's `helm template`) sees one or the other."""
     declared = (yaml.safe_load((chart / "Chart.yaml").read_text()) or {}).get("dependencies") or []
     for dependency in declared:
         repository = str(dependency.get("repository", ""))
         if not repository.startswith("file://"):
             continue
-        packaged = list((chart / "charts").glob(f"{dependency['name']}-*.tgz"))
         source = (chart / repository.removeprefix("file://")).resolve()
-        built = max((p.stat().st_mtime for p in packaged), default=0.0)
-        if not packaged or built < max(_newest_change(source), (chart / "Chart.yaml").stat().st_mtime):
-            return False
-    return True
-
-
-def ensure_dependencies(chart: Path, helm: str) -> None:
-    """Package a chart's `file://` dependencies (what a Release's dependencyUpdate does) when they are missing or
-    stale. Serialised across processes: a rebuild in progress removes files a concurrent `helm template` reads."""
-    if _dependencies_current(chart):
-        return
-    lock = Path(tempfile.gettempdir()) / f"openedx-helm-dependencies-{hashlib.sha1(str(chart).encode()).hexdigest()}"
-    with lock.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        if not _dependencies_current(chart):
-            subprocess.run([helm, "dependency", "update", "--skip-refresh", str(chart)],
-                           check=True, capture_output=True, text=True)
+        version = yaml.safe_load((source / "Chart.yaml").read_text())["version"]
+        target = chart / "charts" / f"{dependency['name']}-{version}.tgz"
+        content = package(source)
+        if target.is_file() and target.read_bytes() == content:
+            continue
+        target.parent.mkdir(exist_ok=True)
+        for other in target.parent.glob(f"{dependency['name']}-*.tgz"):
+            if other != target:
+                other.unlink(missing_ok=True)  # another version's: Helm would load both
+        # Helm skips names starting with ".": a reader never takes the partial file for a chart.
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".", delete=False) as partial:
+            partial.write(content)
+        os.replace(partial.name, target)

@@ -23,7 +23,6 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
-from components.charts import ensure_dependencies
 from components.evaluation import PROJECT, PROJECT_DIR, evaluate_stack_file
 from components.helm import helm_binary
 from components.mocks import Recording, Registration
@@ -119,9 +118,7 @@ def template(release: LocalRelease, helm: str) -> str:
 
 
 def render_manifests(releases: Sequence[LocalRelease], out: Path) -> None:
-    helm = helm_binary()
-    for chart in sorted({r.chart for r in releases}):
-        ensure_dependencies(chart, helm)
+    helm = helm_binary()  # the program packaged each chart's library as it created the Release
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         rendered = list(pool.map(lambda r: template(r, helm), releases))
     for release, manifest in zip(releases, rendered, strict=True):

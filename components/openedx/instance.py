@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART
+from components.charts import APP_CHART, NAMESPACE_CHART, PROJECT_DIR, SERVICES_CHART, package_dependencies
 from components.infrastructure import Infrastructure
 from components.openedx import endpoints, secrets, values
 from components.openedx.tutor import RenderedSettings, render
@@ -136,6 +136,7 @@ class Instance(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource],
         timeout: int = 600,
     ) -> k8s.helm.v3.Release:
+        package_dependencies(PROJECT_DIR / chart)  # the provider would keep a stale copy of the library
         return k8s.helm.v3.Release(
             name,
             name=values.release_name(chart),
@@ -146,7 +147,6 @@ class Instance(pulumi.ComponentResource):
             cleanup_on_fail=True,
             max_history=RELEASE_HISTORY,
             timeout=timeout,
-            dependency_update=True,
             # The Release name is fixed: a replacement must remove the old one before installing the new.
             opts=pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(depends_on=depends_on, delete_before_replace=True)

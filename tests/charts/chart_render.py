@@ -1,7 +1,7 @@
 """Render the project's Helm charts with the real helm binary and query the documents.
 
-`helm dependency build` runs once per chart and test session (it packages the openedx-lib library
-into the chart, so a stale copy is never rendered); renders are cached per set of arguments.
+The openedx-lib library is packaged into each chart as the program does it (`package_dependencies`, once per
+chart and session), so a stale copy is never rendered; renders are cached per set of arguments.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import yaml
 
-from components.charts import ensure_dependencies
+from components.charts import package_dependencies
 from components.helm import helm_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,15 +52,6 @@ class HelmFailed(RuntimeError):
 
 def helm(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([helm_binary(), *args], capture_output=True, text=True, check=False)
-
-
-@functools.cache
-def build_dependencies(chart: str) -> None:
-    """Package openedx-lib into the chart when stale, once per session (the render's own mechanism)."""
-    try:
-        ensure_dependencies(CHARTS / chart, helm_binary())
-    except subprocess.CalledProcessError as error:
-        raise HelmFailed(error.stderr) from None
 
 
 @dataclass(frozen=True)
@@ -108,7 +99,7 @@ atexit.register(shutil.rmtree, _WORK, ignore_errors=True)
 
 @functools.cache
 def _template(chart: str, values: tuple[str, ...], extra_json: str, required: bool, release: str) -> Render:
-    build_dependencies(chart)
+    package_dependencies(CHARTS / chart)
     args = ["template", release, str(CHARTS / chart), "--namespace", "openedx-demo"]
     result = helm(*args, *_values_args(chart, values, extra_json, required, _WORK))
     if result.returncode != 0:
@@ -142,7 +133,7 @@ def template_error(
 def lint(chart: str, values: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     """`helm lint --strict` of a chart with its required values and the values files."""
     if chart != "openedx-lib":
-        build_dependencies(chart)
+        package_dependencies(CHARTS / chart)
     args = ["lint", "--strict", str(CHARTS / chart)]
     return helm(*args, *_values_args(chart, values, "{}", True, _WORK))
 
@@ -221,7 +212,7 @@ NOTES_TEMPLATE = (
 def notes(chart: str, values: tuple[str, ...] = ()) -> str:
     """The chart's NOTES.txt as `helm install` prints it (`helm template` does not render NOTES.txt:
     a copy of the chart renders it through a ConfigMap)."""
-    build_dependencies(chart)
+    package_dependencies(CHARTS / chart)
     copy = Path(tempfile.mkdtemp(prefix="notes-", dir=_WORK)) / chart
     shutil.copytree(CHARTS / chart, copy)
     shutil.copy(copy / "templates" / "NOTES.txt", copy / "notes.tmpl")

@@ -590,9 +590,11 @@ def test_required_values_fail_clearly() -> None:
 )
 def test_required_values_fail_clearly_without_the_schema(extra: dict[str, Any], message: str) -> None:
     """The templates check the required values too (helm --skip-schema-validation bypasses the schema)."""
-    from chart_render import CHARTS, REQUIRED, build_dependencies, helm
+    from chart_render import CHARTS, REQUIRED, helm
 
-    build_dependencies("openedx")
+    from components.charts import package_dependencies
+
+    package_dependencies(CHARTS / "openedx")
     args = ["template", "x", str(CHARTS / "openedx"), "--skip-schema-validation"]
     values = {**REQUIRED["openedx"]["global"], **extra["global"]}
     for key, value in values.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import subprocess
 import tempfile
 import time
@@ -23,7 +24,9 @@ import pytest
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 KIT = PROJECT_DIR / "tests" / "e2e" / "kit.sh"
 STACK = "e2e"
-COMMAND_TIMEOUT = 1800  # seconds: a `pulumi up` that hangs (a Release waiting forever) fails the test instead
+# Seconds a command may take: everything here takes seconds, but a Release that never becomes ready makes Helm
+# wait for its whole timeout (an hour for the application), so a stuck run is stopped and reported instead.
+COMMAND_TIMEOUT = int(os.environ.get("OPENEDX_E2E_TIMEOUT", "600"))
 DURATIONS: dict[str, float] = {}  # what the steps took, printed at the end of the run
 KEPT: list[Path] = []  # clusters left running (OPENEDX_E2E_KEEP=1)
 CONDITIONS = ("custom-columns=KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name,"
@@ -52,9 +55,14 @@ class Cluster:
     def run(self, *args: str, timeout: int = COMMAND_TIMEOUT, stdin: str | None = None) -> Completed:
         """A command in the project directory, with the kit's environment; output kept for the report."""
         started = time.monotonic()
-        process = subprocess.run(args, cwd=PROJECT_DIR, env=self.env, input=stdin, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
-        return Completed(shlex.join(args), process.returncode, process.stdout, time.monotonic() - started)
+        with subprocess.Popen(args, cwd=PROJECT_DIR, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True) as process:
+            try:
+                output, _ = process.communicate(stdin, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)  # the command and what it started (pulumi, its plugins)
+                output = f"{process.communicate()[0]}\n[stopped after {timeout} s]"
+        return Completed(shlex.join(args), process.returncode, output, time.monotonic() - started)
 
     def pulumi(self, *args: str) -> Completed:
         return self.run("pulumi", *args, "--stack", STACK, "--non-interactive")

@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import json
 import re
+import shutil
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -22,7 +23,9 @@ from typing import Any
 import pytest
 import yaml
 
+from components.charts import APP_CHART, LIBRARY_CHART, NAMESPACE_CHART, PROJECT_DIR, SERVICES_CHART, package
 from tests.e2e.conftest import STACK, Cluster, Completed
+from tests.test_bad_configs import END_TO_END_CASE, expectations
 
 NAMESPACES = {"demo": "openedx-demo", "sandbox": "openedx-sandbox"}
 HOSTS = {"demo": "demo.e2e.openedx.test", "sandbox": "sandbox.e2e.openedx.test"}
@@ -42,8 +45,26 @@ def timestamp(value: str) -> datetime:
 # --- the first `up` ------------------------------------------------------------------------------------------------
 
 
+STALE_PART_OF = "stale-openedx-lib"
+
+
+def plant_stale_library(work: Path) -> None:
+    """Put an outdated copy of the library in each chart's charts/ folder, as an earlier run leaves one: its
+    objects would be labelled part-of `STALE_PART_OF`."""
+    stale = work / "openedx-lib"
+    shutil.copytree(PROJECT_DIR / LIBRARY_CHART, stale)
+    labels = stale / "templates" / "_labels.tpl"
+    labels.write_text(labels.read_text().replace('"app.kubernetes.io/part-of" "openedx"',
+                                                 f'"app.kubernetes.io/part-of" "{STALE_PART_OF}"'))
+    version = yaml.safe_load((stale / "Chart.yaml").read_text())["version"]
+    for chart in (NAMESPACE_CHART, SERVICES_CHART, APP_CHART):
+        (PROJECT_DIR / chart / "charts").mkdir(exist_ok=True)
+        (PROJECT_DIR / chart / "charts" / f"openedx-lib-{version}.tgz").write_bytes(package(stale))
+
+
 @pytest.fixture(scope="module")
 def first_up(cluster: Cluster) -> Completed:
+    plant_stale_library(cluster.directory)
     done = cluster.run("./deploy.sh", STACK, "--yes")
     cluster.durations["first up"] = done.seconds
     return done
@@ -65,6 +86,15 @@ def test_deploy_leaves_no_credential_behind(cluster: Cluster, deployed: Complete
     """The Kubernetes provider writes a copy of the kubeconfig to $TMPDIR whenever it is configured and never
     removes it: `deploy.sh` gives each run a private TMPDIR and removes it."""
     assert not list((cluster.directory / "tmp").iterdir())
+
+
+def test_the_releases_render_the_current_library(cluster: Cluster, deployed: Completed) -> None:
+    """The stale library copy planted before the first `up` never reaches the cluster (the provider would have
+    kept it: it packages a dependency only when none is there)."""
+    kinds = "deployments,statefulsets,jobs,services,networkpolicies,resourcequotas"
+    part_of = {item["metadata"]["labels"].get("app.kubernetes.io/part-of")
+               for namespace in NAMESPACES.values() for item in cluster.items(kinds, namespace)}
+    assert part_of == {"openedx"}
 
 
 def test_every_release_is_deployed(cluster: Cluster, deployed: Completed) -> None:
@@ -302,6 +332,21 @@ def _contents(cluster: Cluster) -> dict[str, str]:
                 {**{key: item["metadata"].get(key) for key in ("uid", "generation", "labels", "annotations")},
                  **{key: item.get(key) for key in ("spec", "data", "immutable")}}, sort_keys=True)
             for namespace in NAMESPACES.values() for item in cluster.items(kinds, namespace)}
+
+
+def test_bad_config_stops_the_update_and_touches_nothing(cluster: Cluster, deployed: Completed) -> None:
+    """The corpus case with mistakes in every part of a stack, given to the real CLI as the stack's config: every
+    problem is printed with its key path, without a traceback, and the deployed stack is left as it was."""
+    before = _contents(cluster)
+    config = cluster.directory / END_TO_END_CASE.name  # a copy: the CLI writes its encryption salt into the file
+    config.write_text(END_TO_END_CASE.read_text())
+    done = cluster.pulumi("up", "--yes", "--skip-preview", "--config-file", str(config))
+    assert done.returncode != 0, done
+    for expected in expectations(END_TO_END_CASE):
+        assert re.search(rf"^\s*{re.escape(expected.path)}: .*{re.escape(expected.fragment or '')}", done.output,
+                         re.MULTILINE), f"{expected.path} is not reported:\n{done}"
+    assert "Traceback" not in done.output, done
+    assert _contents(cluster) == before
 
 
 def test_a_second_up_changes_nothing(cluster: Cluster, deployed: Completed) -> None:
