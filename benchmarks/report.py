@@ -32,7 +32,7 @@ MARGINAL_LABELS = {
 }
 METHOD = (
     "Each measurement is a separate child process on the same machine in the same run, after one untimed warm-up. "
-    "program: `python -m components.render STACK --out DIR --no-manifests`. with manifests: the same plus "
+    "program: `python -m offline.render STACK --out DIR --no-manifests`. with manifests: the same plus "
     "`helm template` of every local-chart Release (the render runs helm on all cores). Tutor CLI: N fresh "
     "TUTOR_ROOTs, each a config.yml with LMS_HOST, CMS_HOST and PLUGINS, then `tutor --root ROOT config save` per "
     "root, sequentially, as an operator's loop runs (first save: Tutor generates each root's secrets and RSA key). "

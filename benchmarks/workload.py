@@ -82,7 +82,7 @@ def write_tutor_roots(directory: Path, fleet: list[Instance]) -> list[Path]:
 
 def render_command(stack_file: Path, out: Path, manifests: bool) -> list[str]:
     """The program's offline render of a stack, as a user runs it."""
-    command = [sys.executable, "-m", "components.render", str(stack_file), "--out", str(out)]
+    command = [sys.executable, "-m", "offline.render", str(stack_file), "--out", str(out)]
     return command if manifests else [*command, "--no-manifests"]
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from components.evaluation import PROJECT_DIR, engine_config, evaluate, load_stack_file
-from components.mocks import Recording, Registration
-from components.render import reveal
+from offline.evaluation import PROJECT_DIR, engine_config, evaluate, load_stack_file
+from offline.recording import Recording, Registration
+from offline.render import reveal
 
 STACKS = sorted((PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
 

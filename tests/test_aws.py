@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from components.clouds.aws import rds_ca_bundle, subnet_cidrs
-from components.evaluation import PROJECT_DIR, evaluate_stack_file
-from components.mocks import Recording
+from offline.evaluation import PROJECT_DIR, evaluate_stack_file
+from offline.recording import Recording
 from tests.conftest import assert_admin_credential_confined, inputs, named, of_type, one
 
 DOCDB_PARAMETERS = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
@@ -213,7 +213,7 @@ def documentdb() -> Recording:
     """The production stack with DocumentDB chosen as every instance's MongoDB."""
     import yaml
 
-    from components.evaluation import engine_config, evaluate
+    from offline.evaluation import engine_config, evaluate
 
     raw = yaml.safe_load(STACKS["production"].read_text())["config"]
     raw["openedx:aws"] = {**raw["openedx:aws"], "mongodb": {"service": "documentdb"}}

@@ -20,9 +20,11 @@ from components.clouds.azure import (
     storage_account_name,
     subnet_cidrs,
 )
-from components.evaluation import PROJECT_DIR, evaluate_stack_file, load_stack_file
-from components.mocks import MOCK_AZURE_DEPLOYER, Recording, _azure_call
 from components.settings import ConfigError, from_engine_config, load
+from offline.azure import MOCK_AZURE_DEPLOYER
+from offline.azure import call as azure_call
+from offline.evaluation import PROJECT_DIR, evaluate_stack_file, load_stack_file
+from offline.recording import Recording
 from tests.conftest import assert_admin_credential_confined, inputs, instances, named, of_type, one
 
 STACKS = {"dev": PROJECT_DIR / "stacks/Pulumi.azure-dev.yaml",
@@ -330,7 +332,7 @@ def test_redis_is_one_private_tls_cache_per_instance_in_production(stack) -> Non
         other_hosts = [named(recording, REDIS, f"{o.name}-redis").outputs["hostName"] for o in others]
         assert not any(other in json.dumps(settings) for other in other_hosts)
         # The cache's access key (listDatabaseKeys) reaches this instance's settings Secret and nothing else.
-        key = _azure_call("azure-native:redisenterprise:listDatabaseKeys",
+        key = azure_call("azure-native:redisenterprise:listDatabaseKeys",
                           {"clusterName": cache.outputs["name"]})
         assert key is not None and f'CELERY_BROKER_PASSWORD: "{key["primaryKey"]}"' in settings["lms.env.yml"]
         settings_urn = named(recording, "kubernetes:core/v1:Secret", f"{instance.name}-settings").urn

@@ -22,9 +22,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from components.evaluation import PROJECT_DIR
-from components.render import main as render_main
 from components.settings import NAMESPACE, REQUIRED_PROVIDER_KEYS, StackSettings
+from offline.evaluation import PROJECT_DIR
+from offline.render import main as render_main
 
 CORPUS = Path(__file__).parent / "bad_configs"
 CASES = sorted(CORPUS.glob("Pulumi.*.yaml"))
@@ -154,11 +154,11 @@ def test_bad_stack_is_refused_with_every_problem_at_its_key_path(
 
 
 def test_the_command_exits_2_end_to_end(tmp_path: Path) -> None:
-    """One case through `python -m components.render`: the exit status and stderr a user or CI sees, problems in
+    """One case through `python -m offline.render`: the exit status and stderr a user or CI sees, problems in
     the order of the instances they concern (stack-wide ones first)."""
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "components.render", str(END_TO_END_CASE), "--out", str(out)],
+        [sys.executable, "-m", "offline.render", str(END_TO_END_CASE), "--out", str(out)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import measure, workload
-from components.evaluation import PROJECT_DIR
+from offline.evaluation import PROJECT_DIR
 
 SMALL, LARGE = 2, 8
 INSTANCE_TYPE = "openedx:index:Instance"

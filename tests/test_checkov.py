@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.evaluation import stack_name
-from components.render import main as render_main
+from offline.evaluation import stack_name
+from offline.render import main as render_main
 from tests.conftest import STACKS
 
 ALLOWLIST_FILE = Path(__file__).with_name("checkov-allowlist.yaml")

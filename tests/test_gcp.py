@@ -12,10 +12,11 @@ import pytest
 import yaml
 
 from components.clouds.gcp import required_apis, scoped_name
-from components.evaluation import PROJECT_DIR, engine_config, evaluate, evaluate_stack_file
 from components.infrastructure import MANAGED_SERVICE_PORTS
-from components.mocks import MOCK_GCP_PROJECT_NUMBER, Recording
 from components.settings import ConfigError, load
+from offline.evaluation import PROJECT_DIR, engine_config, evaluate, evaluate_stack_file
+from offline.gcp import MOCK_GCP_PROJECT_NUMBER
+from offline.recording import Recording
 from tests.conftest import assert_admin_credential_confined, inputs, instances, named, of_type, one
 
 STACKS = {"dev": PROJECT_DIR / "stacks/Pulumi.gcp-dev.yaml",

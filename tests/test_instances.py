@@ -24,7 +24,7 @@ TWO = {
 
 @pytest.fixture(scope="module")
 def two(request) -> Any:
-    from components.evaluation import engine_config, evaluate
+    from offline.evaluation import engine_config, evaluate
 
     config, secret_keys = engine_config(TWO)
     return evaluate(config, "test", secret_keys)

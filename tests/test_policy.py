@@ -39,9 +39,9 @@ from pulumi_policy import (
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from components.evaluation import PROJECT_DIR, evaluate_stack_file, load_stack_file, stack_name
-from components.mocks import Recording, Registration
-from components.render import reveal
+from offline.evaluation import PROJECT_DIR, evaluate_stack_file, load_stack_file, stack_name
+from offline.recording import Recording, Registration
+from offline.render import reveal
 from policy import policies
 from policy.policies import (
     ATOMIC_RELEASES,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.evaluation import PROJECT_DIR
-from components.render import main as render_main
+from offline.evaluation import PROJECT_DIR
+from offline.render import main as render_main
 from tests.conftest import STACKS
 
 LOCAL = PROJECT_DIR / "stacks" / "Pulumi.local.yaml"
@@ -73,7 +73,7 @@ def test_bad_config_exits_2_with_one_line_per_mistake_and_renders_nothing(tmp_pa
     )
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "components.render", str(stack_file), "--out", str(out)],
+        [sys.executable, "-m", "offline.render", str(stack_file), "--out", str(out)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components.render import main as render_main
+from offline.render import main as render_main
 from tests.conftest import STACKS
 
 KUBERNETES_VERSIONS = ("1.31", "1.34")  # the oldest and newest supported; the chart tests cover every one between

@@ -1,6 +1,6 @@
 """Offline render: what a stack would deploy, without credentials, a cluster or the Pulumi CLI.
 
-    python -m components.render stacks/Pulumi.<stack>.yaml --out DIR [--show-secrets] [--no-manifests]
+    python -m offline.render stacks/Pulumi.<stack>.yaml --out DIR [--show-secrets] [--no-manifests]
 
 Writes DIR/resources.json (every resource as the engine receives it) and DIR/manifests/<namespace>/<release>.yaml
 (`helm template` of every local-chart Release). Exit 2 on invalid config, one line per problem on stderr.
@@ -23,9 +23,9 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
-from components.evaluation import PROJECT, PROJECT_DIR, evaluate_stack_file
 from components.helm import helm_binary
-from components.mocks import Recording, Registration
+from offline.evaluation import PROJECT, PROJECT_DIR, evaluate_stack_file
+from offline.recording import Recording, Registration
 
 REDACTED = "[secret]"
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
@@ -128,7 +128,7 @@ def render_manifests(releases: Sequence[LocalRelease], out: Path) -> None:
 
 
 def render(stack_file: Path, out: Path, show_secrets: bool = False, manifests: bool = True) -> Recording:
-    from components.evaluation import stack_name
+    from offline.evaluation import stack_name
 
     recording = evaluate_stack_file(stack_file)
     if recording.duplicate_urns:
@@ -146,7 +146,7 @@ def render(stack_file: Path, out: Path, show_secrets: bool = False, manifests: b
 def main(argv: Sequence[str] | None = None) -> int:
     from components.program import InvalidStackConfig
 
-    parser = argparse.ArgumentParser(prog="python -m components.render", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m offline.render", description=__doc__.split("\n\n")[0])
     parser.add_argument("stack_file", type=Path, help="stacks/Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, required=True, help="output directory (replaced)")
     parser.add_argument("--show-secrets", action="store_true", help="write secret values instead of [secret]")

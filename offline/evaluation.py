@@ -15,7 +15,8 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from components.mocks import OfflineMocks, Recording, RecordingMonitor
+from offline.mocks import OfflineMocks
+from offline.recording import Recording, RecordingMonitor
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "openedx"
@@ -94,7 +95,7 @@ def evaluate(
         from components.program import main
 
         program = main
-    mocks = OfflineMocks(PROJECT, stack)
+    mocks = OfflineMocks(PROJECT, stack, preview)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.reset_options(project=PROJECT, stack=stack, preview=preview)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
