@@ -13,7 +13,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.settings import Cloud, PlatformSettings, StackSettings
+from components.settings.model import Cloud
+from components.settings.platform import PlatformSettings
+from components.settings.stack import StackSettings
 
 
 @dataclass(frozen=True)

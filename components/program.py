@@ -11,10 +11,12 @@ from pulumi.runtime import config as runtime_config
 
 from components import clouds
 from components.infrastructure import Infrastructure, ManagedEndpoint
+from components.openedx import tutor_config
 from components.openedx.instance import Instance, InstanceArgs
 from components.platform import Platform, Routing
 from components.provisioning import SharedServers
-from components.settings import ConfigError, StackSettings, from_engine_config
+from components.settings.model import ConfigError
+from components.settings.stack import StackSettings, from_engine_config
 
 
 class InvalidStackConfig(pulumi.RunError):
@@ -30,9 +32,14 @@ def engine_config() -> Mapping[str, Any]:
     return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
 
 
+INSTANCE_CHECKS = (tutor_config.settings_problems,)
+"""What the Open edX layer adds to the settings' checks of every instance: the Tutor keys the program sets, and
+values Tutor could not render. So a stack Tutor would refuse is refused before anything is created."""
+
+
 def load_settings() -> StackSettings:
     try:
-        return from_engine_config(engine_config())
+        return from_engine_config(engine_config(), INSTANCE_CHECKS)
     except ConfigError as error:
         raise InvalidStackConfig(error.problems) from None
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.clouds.azure import (
+from components.clouds.azure.cloud import (
     AKS_SERVER_ID,
     ROLES,
     key_vault_name,
@@ -20,7 +20,8 @@ from components.clouds.azure import (
     storage_account_name,
     subnet_cidrs,
 )
-from components.settings import ConfigError, from_engine_config, load
+from components.settings.model import ConfigError
+from components.settings.stack import from_engine_config, load
 from offline.azure import MOCK_AZURE_DEPLOYER
 from offline.azure import call as azure_call
 from offline.evaluation import PROJECT_DIR, evaluate_stack_file, load_stack_file

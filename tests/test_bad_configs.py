@@ -22,7 +22,8 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from components.settings import NAMESPACE, REQUIRED_PROVIDER_KEYS, StackSettings
+from components.settings.model import NAMESPACE
+from components.settings.stack import REQUIRED_PROVIDER_KEYS, StackSettings
 from offline.evaluation import PROJECT_DIR
 from offline.render import main as render_main
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from components.clouds.gcp import required_apis, scoped_name
+from components.clouds.gcp.cloud import required_apis, scoped_name
 from components.infrastructure import MANAGED_SERVICE_PORTS
-from components.settings import ConfigError, load
+from components.settings.model import ConfigError
+from components.settings.stack import load
 from offline.evaluation import PROJECT_DIR, engine_config, evaluate, evaluate_stack_file
 from offline.gcp import MOCK_GCP_PROJECT_NUMBER
 from offline.recording import Recording

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from components.settings import ConfigError, StackSettings, load
+from components.program import INSTANCE_CHECKS
+from components.settings.model import ConfigError
+from components.settings.stack import StackSettings, load
 
 GOOD_INSTANCE = {"name": "demo", "lmsHost": "learn.example.com"}
 
@@ -19,8 +21,9 @@ NO_TLS = {"platform": {"tls": {"issuer": "none"}}}
 
 
 def problems_of(raw: dict[str, Any]) -> list[str]:
+    """Every problem, as the program reports them (with the Open edX layer's checks)."""
     with pytest.raises(ConfigError) as caught:
-        load({**NO_TLS, **raw})
+        load({**NO_TLS, **raw}, instance_checks=INSTANCE_CHECKS)
     return caught.value.problems
 
 
@@ -142,7 +145,23 @@ MISTAKES = [
     (
         "tutorConfig key owned by the program",
         {"instances": [instance(tutorConfig={"LMS_HOST": "x.example.com"})]},
-        "openedx:instances[0].tutorConfig.LMS_HOST: set by the program; use",
+        "openedx:instances[0].tutorConfig.LMS_HOST: set by the program; use lmsHost instead",
+    ),
+    (
+        "tutorConfig key the program sets for a reason",
+        {"instances": [instance(tutorConfig={"MYSQL_ROOT_PASSWORD": "x"})]},
+        "openedx:instances[0].tutorConfig.MYSQL_ROOT_PASSWORD: set by the program; the database root credential is "
+        "never given to Tutor",
+    ),
+    (
+        "platform name Tutor could not render",
+        {"instances": [instance(platformName='The "Best" University')]},
+        "openedx:instances[0].platformName: must be text without double quotes",
+    ),
+    (
+        "image Tutor could not render",
+        {"instances": [instance(images={"openedx": {"repository": "my registry/openedx", "tag": "1"}})]},
+        "openedx:instances[0].images.openedx.repository: must be an image reference",
     ),
 ]
 
@@ -171,6 +190,35 @@ def test_all_mistakes_are_reported_together() -> None:
         "instances[1].lmsHost",
         "instances[2]",
     ]
+
+
+def test_every_mistake_of_an_instance_is_reported_in_one_run() -> None:
+    """Field errors do not hide the checks of the instance's other keys, nor a duplicate host it shares."""
+    raw = {"instances": [
+        instance(name="Bad", platformName='Say "hi"', plugins=["nope"], tutorConfig={"CMS_HOST": "x"}),
+        instance(name="other"),
+    ]}
+    assert problems_of(raw) == [
+        "openedx:instances[0].name: 'Bad' is not a DNS label (lowercase letters, digits and '-', starting with a "
+        "letter)",
+        "openedx:instances[0].platformName: must be text without double quotes, backslashes, braces or control "
+        "characters",
+        "openedx:instances[0].plugins[0]: 'nope' is not an installed Tutor plugin (installed: forum, mfe)",
+        "openedx:instances[0].tutorConfig.CMS_HOST: set by the program; use cmsHost instead",
+        "openedx:instances[1].cmsHost: host 'studio.learn.example.com' is already used by "
+        "openedx:instances[0].cmsHost",
+        "openedx:instances[1].lmsHost: host 'learn.example.com' is already used by openedx:instances[0].lmsHost",
+        "openedx:instances[1].meilisearch: host 'meilisearch.learn.example.com' is already used by "
+        "openedx:instances[0].meilisearch",
+    ]
+
+
+def test_a_wrong_key_does_not_make_its_checks_report_a_default() -> None:
+    """A wrong value gives way to the default only to check the other keys: what reads the wrong key is not run
+    (here: the API-access check would otherwise report the valid-but-wrong key as missing)."""
+    problems = problems_of({"cloud": "aws", "aws": {"publicAccessCidrs": ["office"]}})
+    assert [p for p in problems if p.startswith("openedx:aws")] == [
+        "openedx:aws.publicAccessCidrs[0]: 'office' is not a CIDR block (e.g. 203.0.113.0/24)"]
 
 
 def test_defaults_are_applied_in_code() -> None:

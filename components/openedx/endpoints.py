@@ -29,7 +29,7 @@ from components.infrastructure import (
 from components.openedx import tutor_config as tc
 from components.openedx.secrets import InstanceSecrets
 from components.provisioning import database_name, user_name
-from components.settings import Image, InstanceSettings
+from components.settings.instance import Image, InstanceSettings
 
 APP_VALUES = "charts/openedx/values.yaml"
 MFE_VALUES = "charts/openedx/charts/mfe/values.yaml"

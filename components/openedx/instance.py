@@ -20,7 +20,8 @@ from components.openedx import endpoints, secrets, values
 from components.openedx.tutor import RenderedSettings, render
 from components.platform import Routing
 from components.provisioning import SharedServers
-from components.settings import InstanceSettings, StackSettings
+from components.settings.instance import InstanceSettings
+from components.settings.stack import StackSettings
 
 APP_RELEASE_TIMEOUT = 3600  # seconds: a first edx-platform migration takes tens of minutes (per hook)
 SERVICES_RELEASE_TIMEOUT = 900

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from components.openedx import tutor_plugin
+from components.settings.instance import InstanceSettings
 
 # --- the instance's data ------------------------------------------------------------------------------------------
 
@@ -155,28 +156,33 @@ class TutorInstance:
 
 # --- keys the program owns ----------------------------------------------------------------------------------------
 
-_INFRA = "the infrastructure (not settable per instance)"
-_GENERATED = "generated; not settable"
-_FIXED = "fixed (Caddy is an internal router behind the ingress); not settable"
-_NO_ROOT = "the database root credential is never given to Tutor; not settable"
-_DERIVED = "derived from the instance name; not settable"
-_STORAGE = "the instance's object storage (not settable per instance)"
-_INTERNAL = "internal to the program's Tutor plugin; not settable"
+_INFRA = "it comes from the infrastructure"
+_GENERATED = "it is generated"
+_FIXED = "it is fixed (Caddy is an internal router behind the ingress)"
+_NO_ROOT = "the database root credential is never given to Tutor"
+_DERIVED = "it is derived from the instance name"
+_STORAGE = "it is the instance's object storage"
+_INTERNAL = "it is internal to the program's Tutor plugin"
+
+
+def _use(key: str) -> str:
+    return f"use {key} instead"
+
 
 OWNED_KEYS: Mapping[str, str] = MappingProxyType(
     {
-        "PLUGINS": "plugins",
-        "LMS_HOST": "lmsHost",
-        "CMS_HOST": "cmsHost",
-        "MFE_HOST": "mfeHost",
-        "ENABLE_HTTPS": "https",
+        "PLUGINS": _use("plugins"),
+        "LMS_HOST": _use("lmsHost"),
+        "CMS_HOST": _use("cmsHost"),
+        "MFE_HOST": _use("mfeHost"),
+        "ENABLE_HTTPS": _use("https"),
         "ENABLE_WEB_PROXY": _FIXED,
         "CADDY_HTTP_PORT": _FIXED,
-        "PLATFORM_NAME": "platformName",
-        "CONTACT_EMAIL": "contactEmail",
-        "LANGUAGE_CODE": "language",
-        "DOCKER_IMAGE_OPENEDX": "images.openedx",
-        "MFE_DOCKER_IMAGE": "images.mfe",
+        "PLATFORM_NAME": _use("platformName"),
+        "CONTACT_EMAIL": _use("contactEmail"),
+        "LANGUAGE_CODE": _use("language"),
+        "DOCKER_IMAGE_OPENEDX": _use("images.openedx"),
+        "MFE_DOCKER_IMAGE": _use("images.mfe"),
         **{f"RUN_{service}": _INFRA for service in ("MYSQL", "MONGODB", "REDIS", "SMTP", "MEILISEARCH")},
         "MYSQL_HOST": _INFRA,
         "MYSQL_PORT": _INFRA,
@@ -221,7 +227,11 @@ OWNED_KEYS: Mapping[str, str] = MappingProxyType(
     }
 )
 """Every Tutor key the program sets itself (plus the two it derives: MEILISEARCH_API_KEY, JWT_COMMON_SECRET_KEY),
-with what to use instead. Stack validation refuses them in `tutorConfig`."""
+with why: what to use instead, or what sets it. Stack validation refuses them in `tutorConfig`."""
+
+
+def owned_key_problem(key: str) -> str:
+    return f"set by the program; {OWNED_KEYS[key]}"
 
 # --- validation ---------------------------------------------------------------------------------------------------
 
@@ -443,7 +453,21 @@ def _rule_problems(instance: TutorInstance) -> Iterator[str]:
         if not isinstance(key, str) or not _TUTOR_KEY.fullmatch(key):
             yield f"extra_config.{key}: Tutor settings are UPPER_SNAKE_CASE"
         elif key in OWNED_KEYS:
-            yield f"extra_config.{key}: set by the program; use {OWNED_KEYS[key]} instead"
+            yield f"extra_config.{key}: {owned_key_problem(key)}"
+
+
+def settings_problems(instance: InstanceSettings) -> Iterator[tuple[str, str]]:
+    """What Tutor could not render in an instance's settings, by the stack key (under the instance) that holds it:
+    checked with the stack, before anything is created, by the same checks as the render's."""
+    images = {f"images.{name}": image for name, image in (("openedx", instance.images.openedx),
+                                                            ("mfe", instance.images.mfe)) if image is not None}
+    checks: list[tuple[str, Any, Check]] = [
+        ("platformName", instance.platform_name, _required_text),
+        ("contactEmail", instance.email, _required_text),
+        *((f"{key}.repository", f"{image.repository}:{image.tag}", _image) for key, image in images.items()),
+    ]
+    yield from ((key, problem) for key, value, check in checks if (problem := check(value)))
+    yield from ((f"tutorConfig.{key}", owned_key_problem(key)) for key in instance.tutor_config if key in OWNED_KEYS)
 
 
 def problems(instance: TutorInstance) -> list[str]:

@@ -8,7 +8,9 @@ from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART, chart_
 from components.infrastructure import Egress
 from components.openedx.tutor import RenderedSettings
 from components.platform import Routing
-from components.settings import Environment, FixedWorkload, Image, InstanceSettings, StackSettings, Workload
+from components.settings.instance import FixedWorkload, Image, InstanceSettings, Workload
+from components.settings.model import Environment
+from components.settings.stack import StackSettings
 
 INSTANCE_LABEL = "app.openedx.org/instance"
 SETTINGS_LABEL = "app.openedx.org/settings"

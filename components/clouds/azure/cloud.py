@@ -35,6 +35,7 @@ from pulumi_azure_native import (
 from pulumi_azure_native import provider as azure_provider
 
 from components.clouds import common
+from components.clouds.azure.settings import AzureSettings
 from components.infrastructure import (
     AzureContainer,
     CacheEndpoint,
@@ -45,7 +46,7 @@ from components.infrastructure import (
     ManagedCache,
     ManagedEndpoint,
 )
-from components.settings import AzureSettings, StackSettings
+from components.settings.stack import StackSettings
 
 ZONES = ("1", "2", "3")
 MYSQL_PARAMETERS = {**common.MYSQL_UTF8MB4, "require_secure_transport": "ON"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.clouds.local.settings import LocalSettings
 from components.infrastructure import InCluster, Infrastructure
-from components.settings import LocalSettings
 
 
 def cluster_identifier(settings: LocalSettings) -> str:

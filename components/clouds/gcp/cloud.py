@@ -18,6 +18,7 @@ import pulumi_gcp as gcp
 import pulumi_random as random
 
 from components.clouds import common
+from components.clouds.gcp.settings import GcpSettings
 from components.infrastructure import (
     MANAGED_SERVICE_PORTS,
     CacheEndpoint,
@@ -29,7 +30,7 @@ from components.infrastructure import (
     ManagedCache,
     ManagedEndpoint,
 )
-from components.settings import GcpSettings, StackSettings
+from components.settings.stack import StackSettings
 
 ZONES = 3  # a regional cluster's node pools span the region's (default) three zones
 PODS_RANGE = "pods"

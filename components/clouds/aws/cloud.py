@@ -18,6 +18,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.clouds import common
+from components.clouds.aws.settings import AwsSettings
 from components.infrastructure import (
     MANAGED_SERVICE_PORTS,
     CacheEndpoint,
@@ -30,7 +31,8 @@ from components.infrastructure import (
     ManagedMongodb,
     S3Bucket,
 )
-from components.settings import AwsSettings, ConfigError, StackSettings
+from components.settings.model import ConfigError
+from components.settings.stack import StackSettings
 
 ZONES = 3
 EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -109,7 +111,7 @@ def database_instance_class(production: bool) -> str:
 
 
 RDS_CA = "rds-ca-rsa2048-g1"  # the server certificate authority of RDS MySQL and DocumentDB instances
-RDS_CA_FILE = Path(__file__).with_name("aws_rds_ca.json")
+RDS_CA_FILE = Path(__file__).with_name("rds_ca.json")
 
 
 def rds_ca_bundle(region: str) -> str | None:

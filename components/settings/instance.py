@@ -1,0 +1,156 @@
+"""One instance's settings (`openedx:instances[N]`): hosts, plugins, images, workloads, quota and the Tutor
+settings passed through."""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from components.settings.model import Email, HostName, InstanceName, Model, Quantity
+
+
+class ResourceAmounts(Model):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+class Resources(Model):
+    requests: ResourceAmounts | None = None
+    limits: ResourceAmounts | None = None
+
+
+class Workload(Model):
+    """Scaling and sizing of one workload. Unset bounds come from the stack's environment."""
+
+    min_replicas: int | None = Field(default=None, ge=1, le=100)
+    max_replicas: int | None = Field(default=None, ge=1, le=200)
+    autoscaling: bool | None = None
+    resources: Resources | None = None
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> Workload:
+        if self.min_replicas is not None and self.max_replicas is not None and self.min_replicas > self.max_replicas:
+            raise ValueError(f"minReplicas ({self.min_replicas}) is greater than maxReplicas ({self.max_replicas})")
+        return self
+
+
+class FixedWorkload(Model):
+    """A workload without autoscaling (the MFEs' static server, the Caddy router). Unset: from the environment."""
+
+    replicas: int | None = Field(default=None, ge=1, le=50)
+    resources: Resources | None = None
+
+
+class Workloads(Model):
+    lms: Workload = Workload()
+    cms: Workload = Workload()
+    lms_worker: Workload = Workload()
+    cms_worker: Workload = Workload()
+    mfe: FixedWorkload = FixedWorkload()
+    caddy: FixedWorkload = FixedWorkload()
+
+
+class Image(Model):
+    repository: str = Field(min_length=1)
+    tag: str = Field(min_length=1, pattern=r"^[\w][\w.-]{0,127}$")
+    azure_storage_blob: bool = False
+    """The image was built with `azure-storage-blob` (Tutor's OPENEDX_EXTRA_PIP_REQUIREMENTS): Azure Blob media
+    storage needs it, and the stock image lacks it."""
+
+
+class Images(Model):
+    """Operators run their own Tutor-built images; unset means the images pinned in the chart."""
+
+    openedx: Image | None = None
+    mfe: Image | None = None
+
+
+QuotaKey = Literal[
+    "requests.cpu",
+    "requests.memory",
+    "limits.cpu",
+    "limits.memory",
+    "pods",
+    "persistentvolumeclaims",
+    "requests.storage",
+]
+
+
+class InstanceSettings(Model):
+    name: InstanceName
+    lms_host: HostName
+    cms_host: HostName | None = None
+    mfe_host: HostName | None = None
+    platform_name: str = Field(default="Open edX", min_length=1, max_length=100)
+    contact_email: Email | None = None
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+    https: bool = True
+    images: Images = Images()
+    plugins: tuple[str, ...] = ("forum", "mfe")
+    workloads: Workloads = Workloads()
+    quota: dict[QuotaKey, Quantity] = Field(default_factory=dict)
+    """Overrides of the namespace ResourceQuota (the chart's defaults fit every workload at its maximum)."""
+    tutor_config: dict[str, Any] = Field(default_factory=dict)
+    wave: int = Field(default=0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _distinct_hosts(self) -> InstanceSettings:
+        if self.cms_host is not None and self.cms_host == self.lms_host:
+            raise ValueError(f"cmsHost must differ from lmsHost (both are {self.lms_host!r})")
+        return self
+
+    @property
+    def studio_host(self) -> str:
+        return self.cms_host or f"studio.{self.lms_host}"
+
+    @property
+    def apps_host(self) -> str:
+        return self.mfe_host or f"apps.{self.lms_host}"
+
+    @property
+    def meilisearch_host(self) -> str:
+        return f"meilisearch.{self.lms_host}"
+
+    @property
+    def public_hosts(self) -> dict[str, str]:
+        """Every host the instance answers on, by the stack key that sets (or derives) it."""
+        hosts = {"lmsHost": self.lms_host, "cmsHost": self.studio_host, "meilisearch": self.meilisearch_host}
+        if "mfe" in self.plugins:
+            hosts["mfeHost"] = self.apps_host
+        return hosts
+
+    @property
+    def email(self) -> str:
+        return self.contact_email or f"contact@{self.lms_host}"
+
+
+IndexedInstances = list[tuple[int, InstanceSettings]]
+"""The valid instances with their index in `openedx:instances` (for key paths)."""
+
+InstanceCheck = Callable[[InstanceSettings], Iterable[tuple[str, str]]]
+"""A check an upper layer adds to the validation of every instance: (key path under the instance, problem)."""
+
+_TUTOR_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+@functools.cache
+def installed_tutor_plugins() -> tuple[str, ...]:
+    """Tutor plugins installed as packages (entry points), without importing Tutor."""
+    return tuple(sorted(ep.name for ep in importlib.metadata.entry_points(group="tutor.plugin.v1")))
+
+
+def instance_problems(instance: InstanceSettings) -> Iterable[tuple[str, str]]:
+    """What the model alone cannot see in one instance: Tutor keys that are not Tutor's, plugins not installed."""
+    for key in instance.tutor_config:
+        if not _TUTOR_KEY.match(key):
+            yield f"tutorConfig.{key}", "Tutor settings are UPPER_SNAKE_CASE"
+    installed = installed_tutor_plugins()
+    for index, plugin in enumerate(instance.plugins):
+        if plugin not in installed:
+            yield (f"plugins[{index}]",
+                   f"{plugin!r} is not an installed Tutor plugin (installed: {', '.join(installed)})")
