@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.clouds.aws.cloud import rds_ca_bundle, subnet_cidrs
+from components.clouds.aws.values import rds_ca_bundle, subnet_cidrs
 from offline.evaluation import PROJECT_DIR, evaluate_stack_file
 from offline.recording import Recording
 from tests.conftest import assert_admin_credential_confined, inputs, named, of_type, one

@@ -1,4 +1,5 @@
-"""What every managed cloud adapter shares: names, what the environment implies, the kubeconfig, StorageClasses.
+"""What every managed cloud adapter shares: its setup and resource options (`CloudAdapter`), names, what the
+environment implies, the kubeconfig, the Kubernetes provider, StorageClasses.
 
 The per-instance databases on a shared MySQL server are created by `components.provisioning` on every cloud.
 """
@@ -13,6 +14,9 @@ from typing import TypeVar
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+
+from components.infrastructure import Infrastructure
+from components.settings.stack import StackSettings
 
 STORAGE_CLASS = "openedx"
 RETAIN_STORAGE_CLASS = "openedx-retain"
@@ -107,3 +111,34 @@ def storage_classes(name: str, provisioner: str, parameters: Mapping[str, str], 
             allow_volume_expansion=True,
             opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on)))
     return STORAGE_CLASS, RETAIN_STORAGE_CLASS
+
+
+class CloudAdapter(pulumi.ComponentResource):
+    """What a managed cloud's adapter starts from, before its steps (network, cluster, databases, caches, storage):
+    its name and its cluster's, what the environment implies, the labels, and the options every resource it
+    creates takes. Default providers are disabled: each adapter sets `_provider` to the cloud's own first."""
+
+    infrastructure: Infrastructure
+
+    def __init__(self, type_: str, name: str, stack: StackSettings, opts: pulumi.ResourceOptions | None) -> None:
+        super().__init__(type_, name, None, opts)
+        self._name_prefix = name
+        self._cluster_name = cluster_name(name)
+        self._production = stack.production
+        self._defaults = environment_defaults(stack.production)
+        self._labels = resource_labels()
+        self._provider: pulumi.ProviderResource | None = None
+        self._prerequisites: list[pulumi.Resource] = []
+        """What every resource of the cloud waits for (Google Cloud's APIs)."""
+
+    def _opts(self, parent: pulumi.Resource | None = None, protect: bool = False,
+              depends_on: Sequence[pulumi.Resource] = (), ignore_changes: Sequence[str] = (),
+              retain_on_delete: bool = False) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=parent or self, provider=self._provider, protect=protect,
+                                      depends_on=[*self._prerequisites, *depends_on],
+                                      ignore_changes=list(ignore_changes) or None,
+                                      retain_on_delete=retain_on_delete)
+
+    def _stateful(self) -> pulumi.ResourceOptions:
+        """A stack-level resource that holds data or runs everything: protected in production."""
+        return self._opts(protect=self._production)

@@ -1,24 +1,42 @@
 """`cloud: aws`: a VPC over three zones, EKS, RDS MySQL, optional DocumentDB, and one S3 bucket per instance.
 
 Plain pulumi-aws resources (no remote components), so that unit tests see and assert every one of them.
-Production defaults come from `openedx:environment`; every one can be overridden in `openedx:aws`.
+Production defaults come from `openedx:environment`; every one can be overridden in `openedx:aws`. The adapter
+reads as its steps: network, cluster, Kubernetes, MySQL, MongoDB, caches; buckets are made per instance.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import ipaddress
 import json
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.clouds import common
 from components.clouds.aws.settings import AwsSettings
+from components.clouds.aws.values import (
+    EKS_LOG_TYPES,
+    MYSQL_PARAMETERS,
+    RDS_CA,
+    RDS_CA_FILE,
+    ZONES,
+    assume_role_policy,
+    bucket_policy_document,
+    cache_node_type,
+    database_instance_class,
+    irsa_trust_policy,
+    item,
+    kubeconfig,
+    oidc_issuer,
+    rds_ca_bundle,
+    replication_group_id,
+    subnet_cidrs,
+)
 from components.infrastructure import (
     MANAGED_SERVICE_PORTS,
     CacheEndpoint,
@@ -34,139 +52,60 @@ from components.infrastructure import (
 from components.settings.model import ConfigError
 from components.settings.stack import StackSettings
 
-ZONES = 3
-EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-MYSQL_PARAMETERS = {**common.MYSQL_UTF8MB4, "require_secure_transport": "1"}
+
+@dataclass(frozen=True)
+class _Network:
+    vpc: aws.ec2.Vpc
+    public_subnets: list[aws.ec2.Subnet]
+    private_subnets: list[aws.ec2.Subnet]
 
 
-# --- pure helpers ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Cluster:
+    eks: aws.eks.Cluster
+    node_group: aws.eks.NodeGroup
+    ebs_driver: aws.eks.Addon
+    node_security_group: pulumi.Output[str]
 
 
-def subnet_cidrs(vpc_cidr: str, zones: int = ZONES) -> tuple[list[str], list[str]]:
-    """Public /20s first, then larger private /18s for pods (the VPC CNI gives every pod a VPC address)."""
-    quarters = list(ipaddress.IPv4Network(vpc_cidr).subnets(prefixlen_diff=2))
-    private = quarters[:zones]
-    public = list(quarters[3].subnets(prefixlen_diff=2))[:zones]
-    return [str(s) for s in public], [str(s) for s in private]
-
-
-def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str, role_arn: str | None) -> str:
-    """A kubeconfig whose user runs `aws eks get-token` (needs the AWS CLI where `pulumi up` runs)."""
-    args = ["eks", "get-token", "--cluster-name", cluster_name, "--region", region]
-    if role_arn:
-        args += ["--role-arn", role_arn]
-    return common.exec_kubeconfig(cluster_name, endpoint, ca_data, "aws", args,
-                                  install_hint="Install the AWS CLI v2: https://docs.aws.amazon.com/cli/")
-
-
-def irsa_trust_policy(oidc_arn: str, oidc_url: str, namespace: str, service_account: str) -> str:
-    """Only the instance's ServiceAccount may assume its role."""
-    issuer = oidc_url.removeprefix("https://")
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": oidc_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                f"{issuer}:aud": "sts.amazonaws.com",
-            }},
-        }],
-    })
-
-
-def bucket_policy_document(bucket_arn: str) -> str:
-    """The instance's pods may use their own bucket and nothing else."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": bucket_arn},
-            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
-                                           "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-             "Resource": f"{bucket_arn}/*"},
-        ],
-    })
-
-
-def _item(index: int, items: Sequence[str]) -> str:
-    return items[index]
-
-
-def _oidc_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity] | None) -> str:
-    oidcs = identities[0].oidcs if identities else None
-    if not oidcs or not oidcs[0].issuer:
-        raise ValueError("the EKS cluster reports no OIDC issuer")
-    return oidcs[0].issuer
-
-
-def _assume_role_policy(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
-
-
-def database_instance_class(production: bool) -> str:
-    """RDS MySQL's and DocumentDB's default size (both offer these classes)."""
-    return "db.r6g.large" if production else "db.t4g.medium"
-
-
-RDS_CA = "rds-ca-rsa2048-g1"  # the server certificate authority of RDS MySQL and DocumentDB instances
-RDS_CA_FILE = Path(__file__).with_name("rds_ca.json")
-
-
-def rds_ca_bundle(region: str) -> str | None:
-    """The Amazon RDS root CAs of `region` (RSA2048, RSA4096, ECC384; RDS and DocumentDB server certificates chain
-    to one of them), from the vendored copy of AWS's global bundle (see its `source`); None for a region it lacks."""
-    regions: dict[str, dict[str, str]] = json.loads(RDS_CA_FILE.read_text())["regions"]
-    if region not in regions:
-        return None
-    return "".join(regions[region][kind] for kind in sorted(regions[region]))
-
-
-def cache_node_type(production: bool) -> str:
-    return "cache.r7g.large" if production else "cache.t4g.small"
-
-
-def replication_group_id(stack: str, instance: str) -> str:
-    """ElastiCache ids are account-wide, at most 40 characters, without '--': a readable prefix of the instance
-    name and a digest of stack and instance keep them unique."""
-    digest = hashlib.sha256(f"{stack}/{instance}".encode()).hexdigest()[:8]
-    return f"ox-{instance[:20].rstrip('-')}-{digest}"
-
-
-# --- the component -----------------------------------------------------------------------------------------------
-
-
-class AwsCloud(pulumi.ComponentResource):
-    infrastructure: Infrastructure
-
+class AwsCloud(common.CloudAdapter):
     def __init__(self, name: str, stack: StackSettings, region: str, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("openedx:clouds:AwsCloud", name, None, opts)
+        super().__init__("openedx:clouds:AwsCloud", name, stack, opts)
         settings: AwsSettings = stack.aws
-        defaults = common.environment_defaults(stack.production)
-        self._name_prefix = name
-        self._production = stack.production
         self._region = region
-        tags = common.resource_labels()
-        # Default providers are disabled: every AWS resource, the instances' buckets included, names this one.
-        self._aws = aws.Provider(f"{name}-provider", region=region, opts=pulumi.ResourceOptions(parent=self))
-        child = self._opts()
-        stateful = self._opts(protect=stack.production)
-        cluster_name = common.cluster_name(name)
+        # Every AWS resource, the instances' buckets included, names this provider.
+        self._provider = aws.Provider(f"{name}-provider", region=region, opts=pulumi.ResourceOptions(parent=self))
+        network = self._network(settings)
+        cluster = self._cluster(settings, network)
+        provider, storage_class, retain_storage_class = self._kubernetes(settings, cluster)
+        mysql = self._mysql(settings, network, cluster)
+        self.infrastructure = Infrastructure(
+            provider=provider,
+            mysql=mysql,
+            mongodb=self._documentdb(settings, network, cluster),
+            storage_class=storage_class,
+            retain_storage_class=retain_storage_class,
+            object_storage=self.bucket_for,
+            redis=self._caches(settings, network, cluster),
+            egress=(Egress(settings.vpc_cidr, MANAGED_SERVICE_PORTS),),
+        )
+        self.register_outputs({"clusterName": cluster.eks.name, "vpcId": network.vpc.id, "mysqlAddress": mysql.host})
 
-        # Network: three zones, public subnets for load balancers, private ones for nodes and databases.
+    def _network(self, settings: AwsSettings) -> _Network:
+        """Three zones: public subnets for load balancers, private ones for nodes and databases, NAT gateways."""
+        name, tags, child = self._name_prefix, self._labels, self._opts()
         zones = aws.get_availability_zones_output(state="available",
-                                                  opts=pulumi.InvokeOutputOptions(provider=self._aws))
+                                                  opts=pulumi.InvokeOutputOptions(provider=self._provider))
         vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=settings.vpc_cidr, enable_dns_hostnames=True,
                           enable_dns_support=True, tags={**tags, "Name": f"{name}-vpc"}, opts=child)
         gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags, opts=child)
         public_cidrs, private_cidrs = subnet_cidrs(settings.vpc_cidr)
-        cluster_tag = {f"kubernetes.io/cluster/{cluster_name}": "shared"}
+        cluster_tag = {f"kubernetes.io/cluster/{self._cluster_name}": "shared"}
         public_routes = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, tags=tags, routes=[
             aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)], opts=child)
         public_subnets, private_subnets = [], []
         for index in range(ZONES):
-            zone = zones.names.apply(functools.partial(_item, index))
+            zone = zones.names.apply(functools.partial(item, index))
             public = aws.ec2.Subnet(
                 f"{name}-public-{index}", vpc_id=vpc.id, cidr_block=public_cidrs[index], availability_zone=zone,
                 map_public_ip_on_launch=False, tags={**tags, **cluster_tag, "kubernetes.io/role/elb": "1"},
@@ -178,7 +117,7 @@ class AwsCloud(pulumi.ComponentResource):
                 tags={**tags, **cluster_tag, "kubernetes.io/role/internal-elb": "1"}, opts=child)
             public_subnets.append(public)
             private_subnets.append(private)
-        nat_count = settings.nat_gateways or (ZONES if defaults.high_availability else 1)
+        nat_count = settings.nat_gateways or (ZONES if self._defaults.high_availability else 1)
         nats = []
         for index in range(nat_count):
             address = aws.ec2.Eip(f"{name}-nat-{index}", domain="vpc", tags=tags, opts=child)
@@ -191,21 +130,26 @@ class AwsCloud(pulumi.ComponentResource):
                 opts=child)
             aws.ec2.RouteTableAssociation(f"{name}-private-{index}", subnet_id=private.id,
                                           route_table_id=routes.id, opts=child)
+        return _Network(vpc, public_subnets, private_subnets)
 
-        # EKS: API authentication with access entries, KMS envelope encryption, control-plane logs.
-        secrets_key = aws.kms.Key(f"{name}-eks-secrets", description=f"{cluster_name} Kubernetes secrets",
-                                  enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=stateful)
-        cluster_role = aws.iam.Role(f"{name}-cluster", assume_role_policy=_assume_role_policy("eks.amazonaws.com"),
+    def _cluster(self, settings: AwsSettings, network: _Network) -> _Cluster:
+        """EKS: API authentication with access entries, KMS envelope encryption, control-plane logs, a managed
+        node group, the network policy agent, the EBS driver with its own role."""
+        name, tags, child = self._name_prefix, self._labels, self._opts()
+        secrets_key = aws.kms.Key(f"{name}-eks-secrets", description=f"{self._cluster_name} Kubernetes secrets",
+                                  enable_key_rotation=True, deletion_window_in_days=30, tags=tags,
+                                  opts=self._stateful())
+        cluster_role = aws.iam.Role(f"{name}-cluster", assume_role_policy=assume_role_policy("eks.amazonaws.com"),
                                     tags=tags, opts=child)
         aws.iam.RolePolicyAttachment(f"{name}-cluster-policy", role=cluster_role.name,
                                      policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy", opts=child)
         cluster = aws.eks.Cluster(
             f"{name}-eks",
-            name=cluster_name,
+            name=self._cluster_name,
             version=settings.kubernetes_version,
             role_arn=cluster_role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
-                subnet_ids=[s.id for s in private_subnets + public_subnets],
+                subnet_ids=[s.id for s in network.private_subnets + network.public_subnets],
                 endpoint_private_access=True,
                 endpoint_public_access=bool(settings.public_access_cidrs),
                 public_access_cidrs=settings.public_access_cidrs or None,
@@ -216,9 +160,9 @@ class AwsCloud(pulumi.ComponentResource):
                 provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_key.arn),
                 resources=["secrets"]),
             enabled_cluster_log_types=EKS_LOG_TYPES,
-            deletion_protection=defaults.deletion_protection,
+            deletion_protection=self._defaults.deletion_protection,
             tags=tags,
-            opts=stateful,
+            opts=self._stateful(),
         )
         for index, role_arn in enumerate(settings.admin_role_arns):
             entry = aws.eks.AccessEntry(f"{name}-admin-{index}", cluster_name=cluster.name, principal_arn=role_arn,
@@ -228,36 +172,17 @@ class AwsCloud(pulumi.ComponentResource):
                 policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=self._opts(depends_on=[entry]))
-        oidc = aws.iam.OpenIdConnectProvider(
-            f"{name}-oidc", url=cluster.identities.apply(_oidc_issuer),
+        self._oidc = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc", url=cluster.identities.apply(oidc_issuer),
             client_id_lists=["sts.amazonaws.com"], tags=tags, opts=child)
-        self._oidc = oidc
-
-        node_role = aws.iam.Role(f"{name}-nodes", assume_role_policy=_assume_role_policy("ec2.amazonaws.com"),
-                                 tags=tags, opts=child)
-        node_policies = []
-        for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy"):
-            node_policies.append(aws.iam.RolePolicyAttachment(
-                f"{name}-nodes-{policy}", role=node_role.name, policy_arn=f"arn:aws:iam::aws:policy/{policy}",
-                opts=child))
-        nodes = settings.node_group
-        node_group = aws.eks.NodeGroup(
-            f"{name}-nodes", cluster_name=cluster.name, node_role_arn=node_role.arn,
-            subnet_ids=[s.id for s in private_subnets], instance_types=list(nodes.instance_types),
-            ami_type="AL2023_x86_64_STANDARD", disk_size=nodes.disk_size,
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=nodes.min_size, max_size=nodes.max_size, desired_size=nodes.min_size),
-            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-            tags=tags,
-            # The desired size belongs to the cluster autoscaler once running.
-            opts=self._opts(depends_on=node_policies, ignore_changes=["scalingConfig.desiredSize"]))
+        node_group = self._node_group(settings, cluster, network)
         # Network policy enforcement: without the agent, NetworkPolicies do nothing on EKS.
         aws.eks.Addon(f"{name}-vpc-cni", cluster_name=cluster.name, addon_name="vpc-cni",
                       configuration_values=json.dumps({"enableNetworkPolicy": "true"}),
                       resolve_conflicts_on_update="OVERWRITE", opts=child)
         ebs_role = aws.iam.Role(
             f"{name}-ebs-csi",
-            assume_role_policy=pulumi.Output.all(oidc.arn, oidc.url).apply(
+            assume_role_policy=pulumi.Output.all(self._oidc.arn, self._oidc.url).apply(
                 lambda a: irsa_trust_policy(a[0], a[1], "kube-system", "ebs-csi-controller-sa")),
             tags=tags, opts=child)
         aws.iam.RolePolicyAttachment(f"{name}-ebs-csi", role=ebs_role.name,
@@ -270,83 +195,90 @@ class AwsCloud(pulumi.ComponentResource):
             aws.eks.Addon(f"{name}-{addon}", cluster_name=cluster.name, addon_name=addon,
                           resolve_conflicts_on_update="OVERWRITE",
                           opts=self._opts(depends_on=[node_group]))
+        return _Cluster(cluster, node_group, ebs, cluster.vpc_config.cluster_security_group_id)
 
+    def _node_group(self, settings: AwsSettings, cluster: aws.eks.Cluster, network: _Network) -> aws.eks.NodeGroup:
+        name, tags, child = self._name_prefix, self._labels, self._opts()
+        node_role = aws.iam.Role(f"{name}-nodes", assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
+                                 tags=tags, opts=child)
+        node_policies = []
+        for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy"):
+            node_policies.append(aws.iam.RolePolicyAttachment(
+                f"{name}-nodes-{policy}", role=node_role.name, policy_arn=f"arn:aws:iam::aws:policy/{policy}",
+                opts=child))
+        nodes = settings.node_group
+        return aws.eks.NodeGroup(
+            f"{name}-nodes", cluster_name=cluster.name, node_role_arn=node_role.arn,
+            subnet_ids=[s.id for s in network.private_subnets], instance_types=list(nodes.instance_types),
+            ami_type="AL2023_x86_64_STANDARD", disk_size=nodes.disk_size,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=nodes.min_size, max_size=nodes.max_size, desired_size=nodes.min_size),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            tags=tags,
+            # The desired size belongs to the cluster autoscaler once running.
+            opts=self._opts(depends_on=node_policies, ignore_changes=["scalingConfig.desiredSize"]))
+
+    def _kubernetes(self, settings: AwsSettings, cluster: _Cluster) -> tuple[k8s.Provider, str, str]:
+        """The cluster's Kubernetes provider (through `aws eks get-token`) and its encrypted gp3 StorageClasses."""
         access: pulumi.Output[str] = pulumi.Output.all(
-            cluster.name, cluster.endpoint, cluster.certificate_authority.data
-        ).apply(lambda a: kubeconfig(a[0], a[1], a[2], region, settings.deploy_role_arn))
-        provider = common.cluster_provider(name, access, cluster_name, self, depends_on=[node_group])
+            cluster.eks.name, cluster.eks.endpoint, cluster.eks.certificate_authority.data
+        ).apply(lambda a: kubeconfig(a[0], a[1], a[2], self._region, settings.deploy_role_arn))
+        provider = common.cluster_provider(self._name_prefix, access, self._cluster_name, self,
+                                           depends_on=[cluster.node_group])
         storage_class, retain_storage_class = common.storage_classes(
-            name, "ebs.csi.aws.com", {"type": "gp3", "encrypted": "true"}, provider, self, depends_on=[ebs])
+            self._name_prefix, "ebs.csi.aws.com", {"type": "gp3", "encrypted": "true"}, provider, self,
+            depends_on=[cluster.ebs_driver])
+        return provider, storage_class, retain_storage_class
 
-        # MySQL: one RDS server per stack, reachable only from the cluster's nodes.
+    def _mysql(self, settings: AwsSettings, network: _Network, cluster: _Cluster) -> ManagedEndpoint:
+        """One RDS server per stack, reachable only from the cluster's nodes, verified against the region's CAs."""
+        name, tags, child = self._name_prefix, self._labels, self._opts()
         mysql = settings.mysql
-        db_subnets = aws.rds.SubnetGroup(f"{name}-mysql", subnet_ids=[s.id for s in private_subnets], tags=tags,
-                                         opts=child)
-        node_security_group = cluster.vpc_config.cluster_security_group_id
-        mysql_sg = self._security_group("mysql", vpc.id, 3306, node_security_group, tags)
+        self._db_subnets = aws.rds.SubnetGroup(f"{name}-mysql", subnet_ids=[s.id for s in network.private_subnets],
+                                               tags=tags, opts=child)
+        mysql_sg = self._security_group("mysql", network.vpc.id, 3306, cluster.node_security_group)
         parameters = aws.rds.ParameterGroup(
             f"{name}-mysql", family="mysql8.4",
             parameters=[aws.rds.ParameterGroupParameterArgs(name=k, value=v) for k, v in MYSQL_PARAMETERS.items()],
             tags=tags, opts=child)
         admin_password = common.admin_password(name, self)
-        multi_az = common.pick(mysql.multi_az, defaults.high_availability)
-        retention = common.pick(mysql.backup_retention_days, defaults.backup_retention_days)
-        deletion_protection = common.pick(mysql.deletion_protection, defaults.deletion_protection)
+        deletion_protection = common.pick(mysql.deletion_protection, self._defaults.deletion_protection)
         database = aws.rds.Instance(
             f"{name}-mysql",
             engine="mysql",
             engine_version=mysql.engine_version,
             engine_lifecycle_support="open-source-rds-extended-support-disabled",
-            instance_class=mysql.instance_class or database_instance_class(stack.production),
+            instance_class=mysql.instance_class or database_instance_class(self._production),
             allocated_storage=mysql.allocated_storage,
             max_allocated_storage=mysql.max_allocated_storage,
             storage_type="gp3",
             storage_encrypted=True,
             username=common.ADMIN_USERNAME,
             password=admin_password,
-            db_subnet_group_name=db_subnets.name,
+            db_subnet_group_name=self._db_subnets.name,
             vpc_security_group_ids=[mysql_sg.id],
             parameter_group_name=parameters.name,
             publicly_accessible=False,
-            multi_az=multi_az,
-            backup_retention_period=retention,
+            multi_az=common.pick(mysql.multi_az, self._defaults.high_availability),
+            backup_retention_period=common.pick(mysql.backup_retention_days, self._defaults.backup_retention_days),
             deletion_protection=deletion_protection,
             skip_final_snapshot=not deletion_protection,
-            final_snapshot_identifier=f"{cluster_name}-mysql-final" if deletion_protection else None,
+            final_snapshot_identifier=f"{self._cluster_name}-mysql-final" if deletion_protection else None,
             copy_tags_to_snapshot=True,
             auto_minor_version_upgrade=True,
-            apply_immediately=not stack.production,
+            apply_immediately=not self._production,
             ca_cert_identifier=RDS_CA,
             tags=tags,
-            opts=stateful,
+            opts=self._stateful(),
         )
-        mysql_endpoint = ManagedEndpoint(host=database.address, port=3306, tls=True,
-                                         admin_username=pulumi.Output.from_input(common.ADMIN_USERNAME),
-                                         admin_password=admin_password, ca_certificate=rds_ca_bundle(region))
-
-        self.infrastructure = Infrastructure(
-            provider=provider,
-            mysql=mysql_endpoint,
-            mongodb=self._documentdb(stack, db_subnets.subnet_ids, vpc.id, node_security_group, tags),
-            storage_class=storage_class,
-            retain_storage_class=retain_storage_class,
-            object_storage=self.bucket_for,
-            redis=self._caches(settings, vpc.id, private_subnets, node_security_group, tags),
-            egress=(Egress(settings.vpc_cidr, MANAGED_SERVICE_PORTS),),
-        )
-        self.register_outputs({"clusterName": cluster.name, "vpcId": vpc.id, "mysqlAddress": database.address})
-
-    def _opts(self, parent: pulumi.Resource | None = None, protect: bool = False,
-              depends_on: Sequence[pulumi.Resource] = (), ignore_changes: Sequence[str] = (),
-              retain_on_delete: bool = False) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=parent or self, provider=self._aws, protect=protect,
-                                      depends_on=list(depends_on), ignore_changes=list(ignore_changes) or None,
-                                      retain_on_delete=retain_on_delete)
+        return ManagedEndpoint(host=database.address, port=3306, tls=True,
+                               admin_username=pulumi.Output.from_input(common.ADMIN_USERNAME),
+                               admin_password=admin_password, ca_certificate=rds_ca_bundle(self._region))
 
     def _security_group(self, service: str, vpc_id: pulumi.Input[str], port: int,
-                        source_group: pulumi.Input[str], tags: dict[str, str]) -> aws.ec2.SecurityGroup:
+                        source_group: pulumi.Input[str]) -> aws.ec2.SecurityGroup:
         group = aws.ec2.SecurityGroup(f"{self._name_prefix}-{service}", vpc_id=vpc_id,
-                                      description=f"{service}: from the cluster's nodes only", tags=tags,
+                                      description=f"{service}: from the cluster's nodes only", tags=self._labels,
                                       opts=self._opts())
         aws.vpc.SecurityGroupIngressRule(f"{self._name_prefix}-{service}-from-nodes", security_group_id=group.id,
                                          ip_protocol="tcp", from_port=port, to_port=port,
@@ -354,22 +286,22 @@ class AwsCloud(pulumi.ComponentResource):
                                          opts=self._opts())
         return group
 
-    def _documentdb(self, stack: StackSettings, subnet_ids: pulumi.Input[Sequence[str]], vpc_id: pulumi.Input[str],
-                    source_group: pulumi.Input[str], tags: dict[str, str]) -> InCluster | ManagedMongodb:
+    def _documentdb(self, settings: AwsSettings, network: _Network,
+                    cluster: _Cluster) -> InCluster | ManagedMongodb:
         """In-cluster MongoDB, or one DocumentDB cluster for the stack: private, encrypted, TLS only, reachable
         from the cluster's nodes only; each instance gets a database and a user of its own (provisioning Job)."""
-        mongo = stack.aws.mongodb
+        mongo = settings.mongodb
         if mongo.service == "in-cluster":
             return InCluster()
-        name, defaults = self._name_prefix, common.environment_defaults(stack.production)
+        name, tags, defaults = self._name_prefix, self._labels, self._defaults
         ca_bundle = rds_ca_bundle(self._region)
         if ca_bundle is None:  # DocumentDB connections cannot be made without it (MySQL's can, unverified)
             raise ConfigError([f"openedx:aws.mongodb.service: documentdb needs the Amazon RDS CA of {self._region}, "
                                f"which {RDS_CA_FILE.name} lacks; use in-cluster"])
         deletion_protection = common.pick(mongo.deletion_protection, defaults.deletion_protection)
-        stateful = self._opts(protect=stack.production)
-        subnets = aws.docdb.SubnetGroup(f"{name}-mongodb", subnet_ids=subnet_ids, tags=tags, opts=self._opts())
-        security_group = self._security_group("mongodb", vpc_id, 27017, source_group, tags)
+        subnets = aws.docdb.SubnetGroup(f"{name}-mongodb", subnet_ids=self._db_subnets.subnet_ids, tags=tags,
+                                        opts=self._opts())
+        security_group = self._security_group("mongodb", network.vpc.id, 27017, cluster.node_security_group)
         parameters = aws.docdb.ClusterParameterGroup(
             f"{name}-mongodb", family=f"docdb{mongo.engine_version.rsplit('.', 1)[0]}",
             description="Open edX: TLS required, audit log on",
@@ -377,9 +309,9 @@ class AwsCloud(pulumi.ComponentResource):
                         aws.docdb.ClusterParameterGroupParameterArgs(name="audit_logs", value="enabled")],
             tags=tags, opts=self._opts())
         admin_password = common.admin_password(name, self, service="mongodb")
-        cluster = aws.docdb.Cluster(
+        documentdb = aws.docdb.Cluster(
             f"{name}-mongodb",
-            cluster_identifier=f"{common.cluster_name(name)}-mongodb",
+            cluster_identifier=f"{self._cluster_name}-mongodb",
             engine="docdb",
             engine_version=mongo.engine_version,
             master_username=common.ADMIN_USERNAME,
@@ -391,38 +323,37 @@ class AwsCloud(pulumi.ComponentResource):
             backup_retention_period=common.pick(mongo.backup_retention_days, defaults.backup_retention_days),
             deletion_protection=deletion_protection,
             skip_final_snapshot=not deletion_protection,
-            final_snapshot_identifier=f"{common.cluster_name(name)}-mongodb-final" if deletion_protection else None,
+            final_snapshot_identifier=f"{self._cluster_name}-mongodb-final" if deletion_protection else None,
             enabled_cloudwatch_logs_exports=["audit"],
-            apply_immediately=not stack.production,
+            apply_immediately=not self._production,
             tags=tags,
-            opts=stateful,
+            opts=self._stateful(),
         )
         for index in range(common.pick(mongo.instances, 2 if defaults.high_availability else 1)):
             aws.docdb.ClusterInstance(
                 f"{name}-mongodb-{index}",
-                cluster_identifier=cluster.id,
-                instance_class=mongo.instance_class or database_instance_class(stack.production),
+                cluster_identifier=documentdb.id,
+                instance_class=mongo.instance_class or database_instance_class(self._production),
                 ca_cert_identifier=RDS_CA,
                 auto_minor_version_upgrade=True,
-                apply_immediately=not stack.production,
+                apply_immediately=not self._production,
                 tags=tags,
-                opts=stateful,
+                opts=self._stateful(),
             )
-        return ManagedMongodb(host=cluster.endpoint, port=27017, tls=True,
+        return ManagedMongodb(host=documentdb.endpoint, port=27017, tls=True,
                               admin_username=pulumi.Output.from_input(common.ADMIN_USERNAME),
                               admin_password=admin_password, ca_certificate=ca_bundle,
                               replica_set="rs0", retry_writes=False)
 
-    def _caches(self, settings: AwsSettings, vpc_id: pulumi.Input[str], subnets: Sequence[aws.ec2.Subnet],
-                source_group: pulumi.Input[str], tags: dict[str, str]) -> InCluster | ManagedCache:
+    def _caches(self, settings: AwsSettings, network: _Network, cluster: _Cluster) -> InCluster | ManagedCache:
         """In-cluster Redis, or what every instance's ElastiCache group shares: private subnets, a security group
         open to the cluster's nodes only."""
         if settings.redis.service == "in-cluster":
             return InCluster()
         self._cache_subnets = aws.elasticache.SubnetGroup(
-            f"{self._name_prefix}-redis", subnet_ids=[s.id for s in subnets],
-            description="Open edX instance caches: private subnets", tags=tags, opts=self._opts())
-        self._cache_group = self._security_group("redis", vpc_id, 6379, source_group, tags)
+            f"{self._name_prefix}-redis", subnet_ids=[s.id for s in network.private_subnets],
+            description="Open edX instance caches: private subnets", tags=self._labels, opts=self._opts())
+        self._cache_group = self._security_group("redis", network.vpc.id, 6379, cluster.node_security_group)
         self._cache_settings = settings.redis
         return ManagedCache(create=self.cache_for)
 
@@ -496,4 +427,3 @@ class AwsCloud(pulumi.ComponentResource):
             service=S3Bucket(region=self._region),
             service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
         )
-
