@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.clouds.gcp.cloud import required_apis, scoped_name
+from components.clouds.gcp.values import required_apis, scoped_name
 from components.infrastructure import MANAGED_SERVICE_PORTS
 from components.settings.model import ConfigError
 from components.settings.stack import load
