@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.clouds.azure.cloud import (
+from components.clouds.azure.values import (
     AKS_SERVER_ID,
     ROLES,
     key_vault_name,

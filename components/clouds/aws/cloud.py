@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components.clouds import common
+from components.clouds.aws.instances import AwsInstanceResources
 from components.clouds.aws.settings import AwsSettings
 from components.clouds.aws.values import (
     EKS_LOG_TYPES,
@@ -26,28 +25,22 @@ from components.clouds.aws.values import (
     RDS_CA_FILE,
     ZONES,
     assume_role_policy,
-    bucket_policy_document,
-    cache_node_type,
     database_instance_class,
     irsa_trust_policy,
     item,
     kubeconfig,
     oidc_issuer,
     rds_ca_bundle,
-    replication_group_id,
     subnet_cidrs,
 )
 from components.infrastructure import (
     MANAGED_SERVICE_PORTS,
-    CacheEndpoint,
     Egress,
     InCluster,
     Infrastructure,
-    InstanceStorage,
     ManagedCache,
     ManagedEndpoint,
     ManagedMongodb,
-    S3Bucket,
 )
 from components.settings.model import ConfigError
 from components.settings.stack import StackSettings
@@ -68,7 +61,7 @@ class _Cluster:
     node_security_group: pulumi.Output[str]
 
 
-class AwsCloud(common.CloudAdapter):
+class AwsCloud(AwsInstanceResources):
     def __init__(self, name: str, stack: StackSettings, region: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("openedx:clouds:AwsCloud", name, stack, opts)
         settings: AwsSettings = stack.aws
@@ -356,74 +349,3 @@ class AwsCloud(common.CloudAdapter):
         self._cache_group = self._security_group("redis", network.vpc.id, 6379, cluster.node_security_group)
         self._cache_settings = settings.redis
         return ManagedCache(create=self.cache_for)
-
-    def cache_for(self, instance: str, parent: pulumi.Resource) -> CacheEndpoint:
-        """The instance's own ElastiCache replication group: encrypted at rest and in transit, AUTH required."""
-        auth_token = random.RandomPassword(f"{instance}-redis-auth", length=64, special=False,
-                                           opts=pulumi.ResourceOptions(parent=parent)).result
-        redis = self._cache_settings
-        group = aws.elasticache.ReplicationGroup(
-            f"{instance}-redis",
-            replication_group_id=replication_group_id(pulumi.get_stack(), instance),
-            description=f"Open edX instance {instance}",
-            engine="redis",
-            engine_version=redis.engine_version,
-            node_type=redis.node_type or cache_node_type(self._production),
-            num_cache_clusters=2 if self._production else 1,
-            automatic_failover_enabled=self._production,
-            multi_az_enabled=self._production,
-            port=6379,
-            subnet_group_name=self._cache_subnets.name,
-            security_group_ids=[self._cache_group.id],
-            at_rest_encryption_enabled=True,
-            transit_encryption_enabled=True,
-            transit_encryption_mode="required",
-            auth_token=auth_token,
-            # Celery's queues live here: evict only keys with a TTL (cache entries), never queued tasks.
-            parameter_group_name="default.redis7" if redis.engine_version.startswith("7") else "default.redis6.x",
-            snapshot_retention_limit=7 if self._production else 1,
-            apply_immediately=not self._production,
-            auto_minor_version_upgrade=True,
-            tags=common.resource_labels(),
-            opts=self._opts(parent=parent),
-        )
-        return CacheEndpoint(host=group.primary_endpoint_address, port=6379, password=auth_token)
-
-    def bucket_for(self, instance: str, namespace: str, service_account: str, hosts: Sequence[str],
-                   parent: pulumi.Resource) -> InstanceStorage:
-        """The instance's private bucket and the IRSA role that only its ServiceAccount can assume."""
-        opts = self._opts(parent=parent)
-        keep = self._opts(parent=parent, retain_on_delete=self._production)
-        bucket = aws.s3.Bucket(f"{instance}-media", bucket_prefix=f"openedx-{instance}-", opts=keep)
-        aws.s3.BucketPublicAccessBlock(f"{instance}-media", bucket=bucket.id, block_public_acls=True,
-                                       block_public_policy=True, ignore_public_acls=True,
-                                       restrict_public_buckets=True, opts=opts)
-        aws.s3.BucketOwnershipControls(
-            f"{instance}-media", bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"), opts=opts)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{instance}-media", bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.
-                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="aws:kms"),
-                bucket_key_enabled=True)], opts=opts)
-        aws.s3.BucketVersioning(f"{instance}-media", bucket=bucket.id,
-                                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                                    status="Enabled"), opts=opts)
-        aws.s3.BucketCorsConfiguration(f"{instance}-media", bucket=bucket.id, cors_rules=[
-            aws.s3.BucketCorsConfigurationCorsRuleArgs(
-                allowed_methods=["GET", "PUT", "POST", "HEAD"], allowed_origins=[f"https://{h}" for h in hosts],
-                allowed_headers=["*"], max_age_seconds=3600)], opts=opts)
-        role = aws.iam.Role(
-            f"{instance}-pods",
-            assume_role_policy=pulumi.Output.all(self._oidc.arn, self._oidc.url).apply(
-                lambda a: irsa_trust_policy(a[0], a[1], namespace, service_account)),
-            opts=opts)
-        aws.iam.RolePolicy(f"{instance}-media-access", role=role.id,
-                           policy=bucket.arn.apply(bucket_policy_document), opts=opts)
-        return InstanceStorage(
-            bucket=bucket.bucket,
-            service=S3Bucket(region=self._region),
-            service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
-        )

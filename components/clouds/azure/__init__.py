@@ -1,2 +1,2 @@
-"""`cloud: azure`: its keys (`settings.py`) and its adapter (`cloud.py`): a VNet, AKS, MySQL Flexible Server, Blob
-storage, optional Azure Managed Redis."""
+"""`cloud: azure`: its keys (`settings.py`), its adapter's steps (`cloud.py`: a VNet, AKS, MySQL Flexible Server),
+what each instance gets (`instances.py`: an Azure Managed Redis, a storage account) and pure values (`values.py`)."""

@@ -1,0 +1,153 @@
+"""Azure: what each instance gets of its own (its cache and private endpoint, its storage account)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_random as random
+from pulumi_azure_native import network, privatedns, redisenterprise, resources, storage
+
+from components.clouds import common
+from components.clouds.azure.settings import AzureSettings
+from components.clouds.azure.values import (
+    MEDIA_CONTAINER,
+    REDIS_PORT,
+    STORAGE_SUFFIX_LENGTH,
+    enabled,
+    first_key,
+    storage_account_name,
+)
+from components.infrastructure import AzureContainer, CacheEndpoint, InstanceStorage
+
+
+class AzureInstanceResources(common.CloudAdapter):
+    """What each instance gets of its own on Azure, once the adapter's steps have run: an Azure Managed Redis with
+    its private endpoint (when the stack uses it), and a storage account with a private container."""
+
+    _settings: AzureSettings
+    _location: str
+    _group: resources.ResourceGroup
+    _endpoints_subnet: network.Subnet
+    _redis_zone: privatedns.PrivateZone
+
+    def cache_for(self, instance: str, parent: pulumi.Resource) -> CacheEndpoint:
+        """The instance's own Azure Managed Redis: TLS 1.2 only, access-key AUTH, no public access, a private
+        endpoint on the virtual network; non-clustered (Celery needs multi-key commands on one node), evicting only
+        keys with a TTL (cache entries, never Celery's queues)."""
+        settings = self._settings.redis
+        opts = self._opts(parent=parent)
+        cache = redisenterprise.RedisEnterprise(
+            f"{instance}-redis",
+            resource_group_name=self._group.name,
+            location=self._location,
+            sku=redisenterprise.SkuArgs(name=settings.sku or ("Balanced_B1" if self._production else "Balanced_B0")),
+            high_availability=enabled(common.pick(settings.high_availability, self._production)),
+            minimum_tls_version="1.2",
+            public_network_access="Disabled",
+            tags=self._labels,
+            opts=opts,
+        )
+        database = redisenterprise.Database(
+            f"{instance}-redis",
+            resource_group_name=self._group.name,
+            cluster_name=cache.name,
+            database_name="default",
+            client_protocol="Encrypted",
+            clustering_policy="NoCluster",
+            eviction_policy="VolatileLRU",
+            access_keys_authentication="Enabled",
+            port=REDIS_PORT,
+            opts=opts,
+        )
+        endpoint = network.PrivateEndpoint(
+            f"{instance}-redis",
+            resource_group_name=self._group.name,
+            location=self._location,
+            subnet=network.SubnetArgs(id=self._endpoints_subnet.id),
+            private_link_service_connections=[network.PrivateLinkServiceConnectionArgs(
+                name=f"{instance}-redis", private_link_service_id=cache.id, group_ids=["redisEnterprise"])],
+            tags=self._labels,
+            opts=opts,
+        )
+        network.PrivateDnsZoneGroup(
+            f"{instance}-redis",
+            resource_group_name=self._group.name,
+            private_endpoint_name=endpoint.name,
+            private_dns_zone_group_name="default",
+            private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(
+                name="redis", private_dns_zone_id=self._redis_zone.id)],
+            opts=opts,
+        )
+        keys = redisenterprise.list_database_keys_output(
+            cluster_name=cache.name, database_name=database.name, resource_group_name=self._group.name,
+            opts=pulumi.InvokeOutputOptions(provider=self._provider, parent=parent))
+        return CacheEndpoint(
+            host=cache.host_name,
+            port=REDIS_PORT,
+            password=pulumi.Output.secret(keys.primary_key),
+            single_database=True,  # Redis Enterprise has database 0 only
+        )
+
+    def container_for(self, instance: str, namespace: str, service_account: str, hosts: Sequence[str],
+                      parent: pulumi.Resource) -> InstanceStorage:
+        """The instance's own storage account and private container. Its pods use the account key (held only in
+        the instance's settings Secret): django-storages signs browser URLs with it, where a container SAS would
+        be embedded in every URL, and workload identity would need azure-identity and a pod label."""
+        opts = self._opts(parent=parent)
+        keep = self._opts(parent=parent, retain_on_delete=self._production)
+        retention = self._defaults.backup_retention_days
+        suffix = random.RandomString(f"{instance}-media", length=STORAGE_SUFFIX_LENGTH, upper=False, special=False,
+                                     numeric=True, opts=pulumi.ResourceOptions(parent=parent))
+        account = storage.StorageAccount(
+            f"{instance}-media",
+            account_name=suffix.result.apply(lambda s: storage_account_name(instance, s)),
+            resource_group_name=self._group.name,
+            location=self._location,
+            kind="StorageV2",
+            sku=storage.SkuArgs(name="Standard_ZRS" if self._production else "Standard_LRS"),
+            access_tier=storage.AccessTier.HOT,
+            enable_https_traffic_only=True,
+            minimum_tls_version="TLS1_2",
+            allow_blob_public_access=False,
+            allow_shared_key_access=True,
+            allow_cross_tenant_replication=False,
+            default_to_o_auth_authentication=False,
+            encryption=storage.EncryptionArgs(
+                key_source="Microsoft.Storage",
+                services=storage.EncryptionServicesArgs(
+                    blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"))),
+            tags=self._labels,
+            opts=keep,
+        )
+        storage.BlobServiceProperties(
+            f"{instance}-media",
+            account_name=account.name,
+            resource_group_name=self._group.name,
+            blob_services_name="default",
+            is_versioning_enabled=True,
+            delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=retention),
+            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=retention),
+            cors=storage.CorsRulesArgs(cors_rules=[storage.CorsRuleArgs(
+                allowed_origins=[f"https://{host}" for host in hosts],
+                allowed_methods=["GET", "HEAD", "PUT", "POST"],
+                allowed_headers=["*"], exposed_headers=["ETag"], max_age_in_seconds=3600)]),
+            opts=opts,
+        )
+        container = storage.BlobContainer(
+            f"{instance}-media",
+            account_name=account.name,
+            resource_group_name=self._group.name,
+            container_name=MEDIA_CONTAINER,
+            public_access=storage.PublicAccess.NONE,
+            opts=keep,
+        )
+        keys = storage.list_storage_account_keys_output(
+            account_name=account.name, resource_group_name=self._group.name,
+            opts=pulumi.InvokeOutputOptions(provider=self._provider, parent=parent))
+        return InstanceStorage(
+            bucket=container.name,
+            service=AzureContainer(account_name=account.name,
+                                   account_key=pulumi.Output.secret(keys.keys.apply(first_key))),
+            service_account_annotations={},
+        )
