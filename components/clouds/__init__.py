@@ -1,7 +1,6 @@
 """Cloud adapters, a folder each (its keys in `settings.py`, its adapter in `cloud.py`, what each instance gets in
-`instances.py`): each turns the stack
-settings into the `Infrastructure` record. Adapters are imported when used: the settings layer imports only the
-clouds' `settings` modules, and a stack imports only its own cloud's SDK."""
+`instances.py`): each turns the stack settings into the `Infrastructure` record. Adapters are imported when used:
+the settings layer imports only the clouds' `settings` modules, and a stack imports only its own cloud's SDK."""
 
 from __future__ import annotations
 
