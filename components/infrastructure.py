@@ -118,7 +118,7 @@ class InstanceStorage:
     """Workload identity: annotations of the instance's ServiceAccount."""
 
 
-class ObjectStorage(Protocol):
+class StorageFactory(Protocol):
     """Creates an instance's bucket and the identity that alone may use it, as children of `parent`."""
 
     def __call__(
@@ -147,7 +147,7 @@ class Infrastructure:
     """StorageClass for instance volumes; None means the cluster's default."""
     retain_storage_class: str | None
     """StorageClass with reclaim policy Retain for per-instance data in production; None: use storage_class."""
-    object_storage: ObjectStorage | None = None
+    object_storage: StorageFactory | None = None
     """None: media on a volume in the instance's namespace."""
     egress: tuple[Egress, ...] = ()
     """What instance pods may reach beyond DNS, HTTPS and SMTP: the managed data services' addresses, a

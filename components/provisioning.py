@@ -75,7 +75,7 @@ def user_name(instance: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Engine:
+class _Database:
     """What differs between provisioning a MySQL and a MongoDB database."""
 
     service: str
@@ -83,11 +83,11 @@ class _Engine:
     script: str
 
 
-MYSQL = _Engine("mysql", pinned_image(SERVICES_VALUES, "mysql", "image"), MYSQL_SCRIPT)
-MONGODB = _Engine("mongodb", pinned_image(SERVICES_VALUES, "mongodb", "image"), MONGODB_SCRIPT)
+MYSQL = _Database("mysql", pinned_image(SERVICES_VALUES, "mysql", "image"), MYSQL_SCRIPT)
+MONGODB = _Database("mongodb", pinned_image(SERVICES_VALUES, "mongodb", "image"), MONGODB_SCRIPT)
 
 
-def admin_secret_name(engine: _Engine) -> str:
+def admin_secret_name(engine: _Database) -> str:
     return f"{engine.service}-admin"
 
 
@@ -127,7 +127,7 @@ class SharedServers(pulumi.ComponentResource):
         return [self._job(engine, instance, passwords[engine.service], parent)
                 for engine in (MYSQL, MONGODB) if engine.service in self._servers]
 
-    def _job(self, engine: _Engine, instance: str, app_password: pulumi.Output[str],
+    def _job(self, engine: _Database, instance: str, app_password: pulumi.Output[str],
              parent: pulumi.Resource) -> k8s.batch.v1.Job:
         server, admin = self._servers[engine.service]
         opts = pulumi.ResourceOptions(parent=parent, provider=self._provider)

@@ -46,7 +46,7 @@ def _qualified(key: str) -> str:
     return key if ":" in key else f"{PROJECT}:{key}"
 
 
-def engine_config(stack_config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+def cli_config(stack_config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
     """Project-wide values and defaults from Pulumi.yaml overlaid by the stack's `config:`, as the CLI merges them."""
     project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
     config: dict[str, str] = {}
@@ -68,7 +68,7 @@ def engine_config(stack_config: Mapping[str, Any]) -> tuple[dict[str, str], list
 
 def load_stack_file(stack_file: Path) -> tuple[str, dict[str, str], list[str]]:
     document = yaml.safe_load(stack_file.read_text()) or {}
-    config, secret_keys = engine_config(document.get("config") or {})
+    config, secret_keys = cli_config(document.get("config") or {})
     return stack_name(stack_file), config, secret_keys
 
 

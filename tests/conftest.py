@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from offline.evaluation import PROJECT_DIR, engine_config, evaluate, load_stack_file
+from offline.evaluation import PROJECT_DIR, cli_config, evaluate, load_stack_file
 from offline.recording import Recording, Registration
 from offline.render import reveal
 
@@ -34,7 +34,7 @@ def evaluate_stack() -> Evaluate:
         if stack_file is not None:
             stack, engine, secret_keys = load_stack_file(stack_file)
         else:
-            engine, secret_keys = engine_config(config or {})
+            engine, secret_keys = cli_config(config or {})
         recording = evaluate(engine, stack, secret_keys, preview=preview)
         assert not recording.duplicate_urns, f"resources share a URN: {recording.duplicate_urns}"
         return recording

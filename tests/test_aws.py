@@ -213,11 +213,11 @@ def documentdb() -> Recording:
     """The production stack with DocumentDB chosen as every instance's MongoDB."""
     import yaml
 
-    from offline.evaluation import engine_config, evaluate
+    from offline.evaluation import cli_config, evaluate
 
     raw = yaml.safe_load(STACKS["production"].read_text())["config"]
     raw["openedx:aws"] = {**raw["openedx:aws"], "mongodb": {"service": "documentdb"}}
-    config, secret_keys = engine_config(raw)
+    config, secret_keys = cli_config(raw)
     recording = evaluate(config, "aws-production", secret_keys)
     assert not recording.duplicate_urns
     return recording

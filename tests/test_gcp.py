@@ -15,7 +15,7 @@ from components.clouds.gcp.values import required_apis, scoped_name
 from components.infrastructure import MANAGED_SERVICE_PORTS
 from components.settings.model import ConfigError
 from components.settings.stack import load
-from offline.evaluation import PROJECT_DIR, engine_config, evaluate, evaluate_stack_file
+from offline.evaluation import PROJECT_DIR, cli_config, evaluate, evaluate_stack_file
 from offline.gcp import MOCK_GCP_PROJECT_NUMBER
 from offline.recording import Recording
 from tests.conftest import assert_admin_credential_confined, inputs, instances, named, of_type, one
@@ -341,7 +341,7 @@ def test_an_empty_authorized_list_means_a_private_endpoint_and_overrides_win() -
     config = {**CONFIG["production"], "openedx:instances": [], "openedx:gcp": {
         "masterAuthorizedCidrs": [], "mysql": {"highAvailability": False, "backupRetentionDays": 14,
                                                "deletionProtection": False, "edition": "ENTERPRISE_PLUS"}}}
-    engine, secret_keys = engine_config(config)
+    engine, secret_keys = cli_config(config)
     recording = evaluate(engine, "gcp-private", secret_keys)
     cluster = inputs(one(recording, "gcp:container/cluster:Cluster"))
     assert cluster["privateClusterConfig"]["enablePrivateEndpoint"] is True

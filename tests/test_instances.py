@@ -24,9 +24,9 @@ TWO = {
 
 @pytest.fixture(scope="module")
 def two(request) -> Any:
-    from offline.evaluation import engine_config, evaluate
+    from offline.evaluation import cli_config, evaluate
 
-    config, secret_keys = engine_config(TWO)
+    config, secret_keys = cli_config(TWO)
     return evaluate(config, "test", secret_keys)
 
 

@@ -26,8 +26,8 @@ from components.infrastructure import (
     S3Bucket,
     StorageService,
 )
-from components.openedx import tutor_config as tc
-from components.openedx.secrets import InstanceSecrets
+from components.openedx import tutor_instance as ti
+from components.openedx.secrets import GeneratedSecrets
 from components.provisioning import database_name, user_name
 from components.settings.instance import Image, InstanceSettings
 
@@ -51,7 +51,7 @@ def in_cluster_services(infrastructure: Infrastructure) -> frozenset[str]:
                      | {"meilisearch", "smtp"})
 
 
-def services_credentials(secrets: InstanceSecrets, services: frozenset[str]) -> dict[str, pulumi.Output[str]]:
+def services_credentials(secrets: GeneratedSecrets, services: frozenset[str]) -> dict[str, pulumi.Output[str]]:
     """The keys of the in-cluster services' credentials Secret (the `openedx-services` chart's contract), for the
     services the instance runs itself."""
     by_service = {
@@ -68,37 +68,37 @@ def _image(image: Image | None, default: str) -> str:
 
 
 def mysql_endpoint(instance: InstanceSettings, infrastructure: Infrastructure, s: Mapping[str, Any]
-                   ) -> tc.MysqlEndpoint:
+                   ) -> ti.MysqlEndpoint:
     """The instance's own MySQL server, or its database (and user) on the shared one."""
     server = infrastructure.mysql
     if not isinstance(server, ManagedEndpoint):
-        return tc.MysqlEndpoint("mysql", 3306, APP_DATABASE, APP_USER, s["mysql_password"])
-    return tc.MysqlEndpoint(s["mysql_host"], server.port, database_name(instance.name), user_name(instance.name),
+        return ti.MysqlEndpoint("mysql", 3306, APP_DATABASE, APP_USER, s["mysql_password"])
+    return ti.MysqlEndpoint(s["mysql_host"], server.port, database_name(instance.name), user_name(instance.name),
                             s["mysql_password"], tls=server.tls, ca_certificate=s["mysql_ca"])
 
 
 def mongodb_endpoint(instance: InstanceSettings, infrastructure: Infrastructure, s: Mapping[str, Any]
-                     ) -> tc.MongodbEndpoint:
+                     ) -> ti.MongodbEndpoint:
     """The instance's own MongoDB server, or its database (and user, kept in `admin`) on the shared service."""
     server = infrastructure.mongodb
     if not isinstance(server, ManagedEndpoint):
-        return tc.MongodbEndpoint("mongodb", 27017, APP_DATABASE, APP_USER, s["mongodb_password"])
+        return ti.MongodbEndpoint("mongodb", 27017, APP_DATABASE, APP_USER, s["mongodb_password"])
     mongo = server if isinstance(server, ManagedMongodb) else None
-    return tc.MongodbEndpoint(
+    return ti.MongodbEndpoint(
         s["mongodb_host"], server.port, database_name(instance.name), user_name(instance.name),
         s["mongodb_password"], auth_source="admin", use_ssl=server.tls,
         replica_set=mongo.replica_set if mongo else "", ca_certificate=s["mongodb_ca"],
         retry_writes=mongo.retry_writes if mongo else True)
 
 
-def object_storage(service: StorageService, s: Mapping[str, Any]) -> tc.ObjectStorage:
+def object_storage(service: StorageService, s: Mapping[str, Any]) -> ti.ObjectStorage:
     """The Tutor-side description of the instance's bucket, from the adapter's (resolved values in `s`)."""
     if isinstance(service, S3Bucket):
-        return tc.S3Storage(bucket=s["bucket"], region=service.region, endpoint_url=service.endpoint_url,
+        return ti.S3Storage(bucket=s["bucket"], region=service.region, endpoint_url=service.endpoint_url,
                             workload_identity=True)
     if isinstance(service, GcsBucket):
-        return tc.GcsStorage(bucket=s["bucket"], project=service.project, signer_email=s["storage_identity"])
-    return tc.AzureBlobStorage(container=s["bucket"], account_name=s["storage_identity"],
+        return ti.GcsStorage(bucket=s["bucket"], project=service.project, signer_email=s["storage_identity"])
+    return ti.AzureBlobStorage(container=s["bucket"], account_name=s["storage_identity"],
                                account_key=s["storage_key"])
 
 
@@ -114,11 +114,11 @@ def _storage_inputs(storage: InstanceStorage | None) -> dict[str, pulumi.Input[s
     return {"bucket": storage.bucket, "storage_identity": "", "storage_key": ""}
 
 
-def redis_endpoint(cache: CacheEndpoint | None, s: Mapping[str, Any]) -> tc.RedisEndpoint:
+def redis_endpoint(cache: CacheEndpoint | None, s: Mapping[str, Any]) -> ti.RedisEndpoint:
     """The instance's own in-cluster Redis, or its managed cache (TLS, AUTH)."""
     if cache is None:
-        return tc.RedisEndpoint("redis", 6379)
-    return tc.RedisEndpoint(s["redis_host"], int(s["redis_port"]), username=cache.username,
+        return ti.RedisEndpoint("redis", 6379)
+    return ti.RedisEndpoint(s["redis_host"], int(s["redis_port"]), username=cache.username,
                             password=s["redis_password"], tls=True, ca_certificate=s["redis_ca"],
                             single_database=cache.single_database)
 
@@ -140,17 +140,17 @@ def _cache_inputs(cache: CacheEndpoint | None) -> dict[str, pulumi.Input[Any]]:
 def tutor_instance(
     instance: InstanceSettings,
     infrastructure: Infrastructure,
-    secrets: InstanceSecrets,
+    secrets: GeneratedSecrets,
     storage: InstanceStorage | None,
     cache: CacheEndpoint | None,
-) -> pulumi.Output[tc.TutorInstance]:
+) -> pulumi.Output[ti.TutorInstance]:
     """Every value Tutor needs, resolved: the instance's settings, its data services and its generated secrets.
 
     `cache` is the instance's managed Redis (None: its own in-cluster one)."""
     scheme = "https" if instance.https else "http"
 
-    def build(s: dict[str, Any]) -> tc.TutorInstance:
-        return tc.TutorInstance(
+    def build(s: dict[str, Any]) -> ti.TutorInstance:
+        return ti.TutorInstance(
             name=instance.name,
             lms_host=instance.lms_host,
             cms_host=instance.studio_host,
@@ -165,14 +165,14 @@ def tutor_instance(
             mysql=mysql_endpoint(instance, infrastructure, s),
             mongodb=mongodb_endpoint(instance, infrastructure, s),
             redis=redis_endpoint(cache, s),
-            meilisearch=tc.MeilisearchEndpoint(
+            meilisearch=ti.MeilisearchEndpoint(
                 url="http://meilisearch:7700",
                 public_url=f"{scheme}://{instance.meilisearch_host}",
                 master_key=s["meilisearch_master_key"],
                 api_key_uid=s["meilisearch_api_key_uid"],
             ),
-            smtp=tc.SmtpEndpoint("smtp", 8025),
-            secrets=tc.InstanceSecrets(
+            smtp=ti.SmtpEndpoint("smtp", 8025),
+            secrets=ti.InstanceSecrets(
                 secret_key=s["secret_key"],
                 jwt_rsa_private_key=s["jwt_rsa_private_key"],
                 cms_oauth2_secret=s["cms_oauth2_secret"],
@@ -183,7 +183,7 @@ def tutor_instance(
         )
 
     # Root passwords are not among the inputs: Tutor never sees them.
-    wanted = {f.name for f in dataclasses.fields(InstanceSecrets)} - {"mysql_root_password", "mongodb_root_password"}
+    wanted = {f.name for f in dataclasses.fields(GeneratedSecrets)} - {"mysql_root_password", "mongodb_root_password"}
     return pulumi.Output.all(
         **{name: getattr(secrets, name) for name in sorted(wanted)},
         **_server_inputs("mysql", infrastructure.mysql),

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 from components.charts import APP_CHART, NAMESPACE_CHART, PROJECT_DIR, SERVICES_CHART, package_dependencies
 from components.infrastructure import Infrastructure
 from components.openedx import endpoints, secrets, values
-from components.openedx.tutor import RenderedSettings, render
+from components.openedx.tutor import RenderedSettings, render_settings
 from components.platform import Routing
 from components.provisioning import SharedServers
 from components.settings.instance import InstanceSettings
@@ -98,7 +98,7 @@ class Instance(pulumi.ComponentResource):
                 child, depends_on=[foundation, credentials], timeout=SERVICES_RELEASE_TIMEOUT,
             ))
 
-        rendered = endpoints.tutor_instance(instance, infrastructure, generated, storage, cache).apply(render)
+        rendered = endpoints.tutor_instance(instance, infrastructure, generated, storage, cache).apply(render_settings)
         settings_secret = k8s.core.v1.Secret(
             f"{name}-settings",
             metadata=k8s.meta.v1.ObjectMetaArgs(

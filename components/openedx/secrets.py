@@ -25,7 +25,7 @@ MASTER_LENGTH = 64
 
 
 @dataclass(frozen=True)
-class InstanceSecrets:
+class GeneratedSecrets:
     secret_key: pulumi.Output[str]
     jwt_rsa_private_key: pulumi.Output[str]
     cms_oauth2_secret: pulumi.Output[str]
@@ -57,7 +57,7 @@ def derive_uuid(master: str, label: str) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def generate(name: str, parent: pulumi.Resource) -> InstanceSecrets:
+def generate(name: str, parent: pulumi.Resource) -> GeneratedSecrets:
     """The instance's secrets, children of `parent`, named after the instance."""
     master = random.RandomPassword(
         f"{name}-master-secret", length=MASTER_LENGTH, special=False, opts=pulumi.ResourceOptions(parent=parent)
@@ -67,7 +67,7 @@ def generate(name: str, parent: pulumi.Resource) -> InstanceSecrets:
     def secret(label: str, length: int = 32, alphabet: str = _ALPHABET) -> pulumi.Output[str]:
         return pulumi.Output.secret(master.apply(lambda m: derive(m, label, length, alphabet)))
 
-    return InstanceSecrets(
+    return GeneratedSecrets(
         secret_key=secret("django-secret-key", 48),
         jwt_rsa_private_key=jwt_key.private_key_pem,
         cms_oauth2_secret=secret("cms-oauth2-secret"),

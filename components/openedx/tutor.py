@@ -1,6 +1,6 @@
 """Tutor 22 as an in-process settings compiler: an instance's plain data in, its rendered settings out.
 
-The recipe (see shared/reference/tutor-api.md, verified byte-identical to `tutor config save`):
+The recipe (its output is byte-identical to `tutor config save`'s, which the tests check):
 - `import tutor.commands.jobs` before `Actions.CORE_READY.do()`, once per process: that registers the core init tasks;
 - the full config is the user config merged with Tutor's base and defaults, then rendered key by key, on a plain dict
   (no TUTOR_ROOT, nothing written to disk);
@@ -27,7 +27,7 @@ import json
 import math
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import CodeType
 from typing import Any
@@ -48,41 +48,8 @@ from tutor.plugins import v0 as tutor_plugins_v0
 from tutor.plugins import v1 as tutor_plugins_v1
 
 from components.openedx import tutor_plugin
-from components.openedx.tutor_config import (
-    OWNED_KEYS,
-    AzureBlobStorage,
-    GcsStorage,
-    InstanceSecrets,
-    MeilisearchEndpoint,
-    MongodbEndpoint,
-    MysqlEndpoint,
-    RedisEndpoint,
-    S3Storage,
-    SmtpEndpoint,
-    TutorInstance,
-    tutor_config,
-)
-
-__all__ = [
-    "OWNED_KEYS",
-    "AzureBlobStorage",
-    "GcsStorage",
-    "InitTask",
-    "InstanceSecrets",
-    "MeilisearchEndpoint",
-    "MongodbEndpoint",
-    "MysqlEndpoint",
-    "RedisEndpoint",
-    "RenderedSettings",
-    "S3Storage",
-    "SmtpEndpoint",
-    "TutorInstance",
-    "TutorRenderError",
-    "full_config",
-    "render",
-    "render_many",
-    "tutor_config",
-]
+from components.openedx.tutor_config import tutor_config
+from components.openedx.tutor_instance import TutorInstance
 
 Config = dict[str, Any]
 
@@ -145,19 +112,10 @@ def _with_certificates(settings: RenderedSettings, instance: TutorInstance) -> R
     return RenderedSettings(dict(sorted({**settings.files, **certificates}.items())), settings.init_tasks)
 
 
-def render(instance: TutorInstance) -> RenderedSettings:
-    """The rendered settings of one instance (switches the process's plugin set if it has to)."""
-    return _ENGINE.render([instance])[0]
-
-
-def render_many(instances: Sequence[TutorInstance]) -> list[RenderedSettings]:
-    """The rendered settings of each instance, in input order; rendered grouped by plugin set."""
-    return _ENGINE.render(instances)
-
-
-def full_config(instance: TutorInstance) -> Config:
-    """The complete config Tutor renders `instance`'s templates with (user, base and defaults, all rendered)."""
-    return _ENGINE.full_config(instance)
+def render_settings(instance: TutorInstance) -> RenderedSettings:
+    """The rendered settings of one instance (switches the process's plugin set if it has to: the program creates
+    instances with the same plugins together, so that it switches once per set)."""
+    return _COMPILER.render(instance)
 
 
 # --- Tutor's process-wide state -------------------------------------------------------------------------------------
@@ -353,7 +311,7 @@ class _PluginSet:
     tasks: tuple[tuple[str, str], ...]  # (service, unrendered script)
 
 
-class _Engine:
+class _Compiler:
     def __init__(self) -> None:
         self._lock = threading.RLock()  # hooks are process-global and not thread-safe
         self._booted = False
@@ -361,27 +319,11 @@ class _Engine:
         self._compiled = _Compiled()
         self._base_defaults: dict[tuple[str, ...], tuple[Config, Config]] = {}
 
-    def render(self, instances: Sequence[TutorInstance]) -> list[RenderedSettings]:
-        configs = [tutor_config(instance) for instance in instances]  # refuse bad input before touching Tutor
-        groups: dict[tuple[str, ...], list[int]] = {}
-        for index, config in enumerate(configs):
-            groups.setdefault(tuple(config["PLUGINS"]), []).append(index)
-        results: dict[int, RenderedSettings] = {}
-        with self._lock, _quiet():
-            # The loaded set first, so one render() per instance switches only when the set changes.
-            current = self._current.names if self._current else None
-            for names in sorted(groups, key=lambda names: (names != current, names)):
-                plugin_set = self._use(names)
-                for index in groups[names]:
-                    results[index] = _with_certificates(
-                        self._render_one(plugin_set, instances[index].name, configs[index]), instances[index])
-        return [results[index] for index in range(len(instances))]
-
-    def full_config(self, instance: TutorInstance) -> Config:
-        config = tutor_config(instance)
+    def render(self, instance: TutorInstance) -> RenderedSettings:
+        config = tutor_config(instance)  # refuse bad input before touching Tutor
         with self._lock, _quiet():
             plugin_set = self._use(tuple(config["PLUGINS"]))
-            return self._full_config(plugin_set, config)
+            return _with_certificates(self._render_one(plugin_set, instance.name, config), instance)
 
     def _use(self, names: tuple[str, ...]) -> _PluginSet:
         if not self._booted:
@@ -461,4 +403,4 @@ def _text(template: str, rendered: str | bytes) -> str:
     return rendered
 
 
-_ENGINE = _Engine()
+_COMPILER = _Compiler()

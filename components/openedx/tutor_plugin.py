@@ -66,19 +66,13 @@ CONFIG_KEYS: tuple[str, ...] = (
 DEFAULTS: Mapping[str, Any] = MappingProxyType(
     {key: (False if key in FLAGS else "") for key in CONFIG_KEYS} | {MONGODB_RETRY_WRITES: True}
 )
+"""Default of each key (full names). `tutor_config` always sets them all; these keep the plugin self-contained."""
 
 CA_KEYS = MappingProxyType({"mysql": "mysql-ca.pem", "mongodb": "mongodb-ca.pem"})
 """Settings Secret keys of the CA bundles managed servers are verified against; the chart mounts each, when present,
 under /openedx/ca/ (CA_PATHS)."""
 CA_PATHS = MappingProxyType({service: f"/openedx/ca/{key}" for service, key in CA_KEYS.items()})
-"""Default of each key (full names). `tutor_config` always sets them all; these keep the plugin self-contained."""
 
-STORAGE_CLASSES = MappingProxyType({
-    "s3": "storages.backends.s3boto3.S3Boto3Storage",
-    "gcs": "storages.backends.gcloud.GoogleCloudStorage",
-    "azure": "storages.backends.azure_storage.AzureStorage",
-})
-"""django-storages backend of each storage service (the patch below spells them out; a test checks both agree)."""
 
 # --- patches ------------------------------------------------------------------------------------------------------
 # Python settings patches render inside Tutor's production.py after edx-platform's own production settings (and,
