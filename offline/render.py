@@ -24,7 +24,7 @@ from typing import Any
 from pulumi.runtime import rpc
 
 from components.helm import helm_binary
-from offline.evaluation import PROJECT, PROJECT_DIR, evaluate_stack_file
+from offline.evaluation import PROJECT, PROJECT_DIR, evaluate_stack_file, stack_name
 from offline.recording import Recording, Registration
 
 REDACTED = "[secret]"
@@ -128,19 +128,22 @@ def render_manifests(releases: Sequence[LocalRelease], out: Path) -> None:
 
 
 def render(stack_file: Path, out: Path, show_secrets: bool = False, manifests: bool = True) -> Recording:
-    from offline.evaluation import stack_name
-
     recording = evaluate_stack_file(stack_file)
+    write(recording, stack_name(stack_file), out, show_secrets, manifests)
+    return recording
+
+
+def write(recording: Recording, stack: str, out: Path, show_secrets: bool = False, manifests: bool = True) -> None:
+    """What a stack's evaluation deploys, into `out` (replaced): resources.json, and the manifests of its Releases."""
     if recording.duplicate_urns:
         raise RuntimeError(f"two resources share a URN: {', '.join(sorted(set(recording.duplicate_urns)))}")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    document = resources_document(recording, stack_name(stack_file), show_secrets)
+    document = resources_document(recording, stack, show_secrets)
     (out / "resources.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     if manifests:
         render_manifests(local_releases(recording), out)
-    return recording
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,18 +2,75 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate.utils
 import pytest
 
 from offline.evaluation import PROJECT_DIR, cli_config, evaluate, load_stack_file
 from offline.recording import Recording, Registration
-from offline.render import reveal
+from offline.render import resources_document, reveal, write
 
 STACKS = sorted((PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
+
+# kubernetes-validate reads and parses its schema files (megabytes of JSON) on every document it validates: read
+# each once per process. The files never change while the tests run.
+kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
+
+
+@dataclass
+class ExampleStack:
+    """An example stack of stacks/, evaluated under the mocks and rendered once per test session (and xdist
+    worker), for every test that reads it."""
+
+    file: Path
+    name: str
+    config: dict[str, str]
+    """Its config as the CLI hands it to the program (and to policy packs, in PULUMI_CONFIG)."""
+    recording: Recording
+    out: Path
+    """What `python -m offline.render` writes: resources.json (secrets hidden) and manifests/."""
+
+    @functools.cached_property
+    def shown(self) -> dict[str, Any]:
+        """resources.json as `--show-secrets` writes it."""
+        return resources_document(self.recording, self.name, show_secrets=True)
+
+    @property
+    def environment(self) -> str:
+        return self.config.get("openedx:environment", "dev")
+
+
+class ExampleStacks:
+    """The example stacks, each evaluated and rendered the first time a test asks for it."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._cache: dict[Path, ExampleStack | Exception] = {}
+
+    def __getitem__(self, stack_file: Path) -> ExampleStack:
+        if stack_file not in self._cache:
+            try:
+                name, config, secret_keys = load_stack_file(stack_file)
+                recording = evaluate(config, name, secret_keys)
+                write(recording, name, self._root / name)
+                self._cache[stack_file] = ExampleStack(stack_file, name, config, recording, self._root / name)
+            except Exception as error:  # evaluated once: every test of the stack reports the same failure
+                self._cache[stack_file] = error
+        cached = self._cache[stack_file]
+        if isinstance(cached, Exception):
+            pytest.fail(f"stack {stack_file.name} does not render: {type(cached).__name__}: {cached}", pytrace=False)
+        return cached
+
+
+@pytest.fixture(scope="session")
+def example_stacks(tmp_path_factory: pytest.TempPathFactory) -> ExampleStacks:
+    return ExampleStacks(tmp_path_factory.mktemp("example-stacks"))
 
 Evaluate = Callable[..., Recording]
 

@@ -8,20 +8,18 @@ from typing import Any
 import pytest
 
 from components.clouds.aws.values import rds_ca_bundle, subnet_cidrs
-from offline.evaluation import PROJECT_DIR, evaluate_stack_file
+from offline.evaluation import PROJECT_DIR
 from offline.recording import Recording
-from tests.conftest import assert_admin_credential_confined, inputs, named, of_type, one
+from tests.conftest import ExampleStacks, assert_admin_credential_confined, inputs, named, of_type, one
 
 DOCDB_PARAMETERS = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
 STACKS = {"dev": PROJECT_DIR / "stacks/Pulumi.aws-dev.yaml",
           "production": PROJECT_DIR / "stacks/Pulumi.aws-production.yaml"}
 
 
-@pytest.fixture(scope="module", params=sorted(STACKS))
-def stack(request) -> tuple[str, Recording]:
-    recording = evaluate_stack_file(STACKS[request.param])
-    assert not recording.duplicate_urns
-    return request.param, recording
+@pytest.fixture(params=sorted(STACKS))
+def stack(request, example_stacks: ExampleStacks) -> tuple[str, Recording]:
+    return request.param, example_stacks[STACKS[request.param]].recording
 
 
 def test_every_resource_uses_the_stack_providers(stack) -> None:

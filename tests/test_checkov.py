@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -20,9 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from offline.evaluation import stack_name
-from offline.render import main as render_main
-from tests.conftest import STACKS
+from tests.conftest import STACKS, ExampleStacks
 
 ALLOWLIST_FILE = Path(__file__).with_name("checkov-allowlist.yaml")
 CHECKOV = Path(sys.executable).with_name("checkov")  # not resolved: the venv's bin/, not the base interpreter's
@@ -104,16 +103,14 @@ def run_checkov(directory: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def scan(tmp_path_factory: pytest.TempPathFactory) -> Scan:
-    """Render every stack in stacks/ (with manifests), gather them as <stack>/<namespace>/<release>.yaml, and
-    scan them with one checkov run."""
-    root = tmp_path_factory.mktemp("checkov")
-    manifests = root / "manifests"
+def scan(tmp_path_factory: pytest.TempPathFactory, example_stacks: ExampleStacks) -> Scan:
+    """Every stack in stacks/ as rendered, gathered as <stack>/<namespace>/<release>.yaml, scanned with one checkov
+    run."""
+    manifests = tmp_path_factory.mktemp("checkov") / "manifests"
     manifests.mkdir()
     for stack_file in STACKS:
-        out = root / "renders" / stack_name(stack_file)
-        assert render_main([str(stack_file), "--out", str(out)]) == 0, stack_file.name
-        (out / "manifests").rename(manifests / stack_name(stack_file))
+        stack = example_stacks[stack_file]
+        shutil.copytree(stack.out / "manifests", manifests / stack.name)
     documents = sum(1 for path in manifests.rglob("*.yaml") for doc in yaml.safe_load_all(path.read_text()) if doc)
     report = run_checkov(manifests)
     failures = []

@@ -11,13 +11,12 @@ CLI passes it.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.metadata
 import json
 import runpy
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -39,7 +38,7 @@ from pulumi_policy import (
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from offline.evaluation import PROJECT_DIR, evaluate_stack_file, load_stack_file, stack_name
+from offline.evaluation import PROJECT_DIR, stack_name
 from offline.recording import Recording, Registration
 from offline.render import reveal
 from policy import policies
@@ -58,11 +57,11 @@ from policy.policies import (
     S3_BUCKETS_ENCRYPTED,
     S3_BUCKETS_PRIVATE,
 )
+from tests.conftest import STACKS, ExampleStack, ExampleStacks
 
 Policy = ResourceValidationPolicy | StackValidationPolicy
 
 POLICY_DIR = PROJECT_DIR / "policy"
-STACKS = sorted((PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
 PRODUCTION = {"environment": "production"}
 
 
@@ -154,53 +153,12 @@ def violations(policy: Policy, args: ResourceValidationArgs | StackValidationArg
     return out
 
 
-# --- the example stacks, each evaluated once for this module ----------------------------------------------------
+# --- the example stacks (evaluated once per session, tests/conftest.py) -------------------------------------------
 
 
-@dataclass
-class EvaluatedStack:
-    name: str
-    config: dict[str, str]  # the engine config, as the CLI would pass it to the pack in PULUMI_CONFIG
-    recording: Recording
-
-    @property
-    def environment(self) -> str:
-        return self.config.get("openedx:environment", "dev")
-
-
-class Stacks:
-    """Lazily evaluated example stacks, shared by every test of the module."""
-
-    def __init__(self) -> None:
-        self._cache: dict[Path, EvaluatedStack | Exception] = {}
-
-    def __getitem__(self, stack_file: Path) -> EvaluatedStack:
-        if stack_file not in self._cache:
-            try:
-                name, config, _ = load_stack_file(stack_file)
-                recording = evaluate_stack_file(stack_file)
-                self._cache[stack_file] = EvaluatedStack(name, config, recording)
-            except Exception as error:  # evaluated once: every test of the stack reports the same failure
-                self._cache[stack_file] = error
-        cached = self._cache[stack_file]
-        if isinstance(cached, Exception):
-            pytest.fail(f"stack {stack_file.name} does not evaluate: {type(cached).__name__}: {cached}",
-                        pytrace=False)
-        assert not cached.recording.duplicate_urns, f"{cached.name}: URNs registered twice"
-        return cached
-
-    def __iter__(self) -> Iterator[EvaluatedStack]:
-        return (self[stack_file] for stack_file in STACKS)
-
-
-@pytest.fixture(scope="module")
-def stacks() -> Stacks:
-    return Stacks()
-
-
-@pytest.fixture(scope="module", params=STACKS, ids=stack_name)
-def stack(request: pytest.FixtureRequest, stacks: Stacks) -> EvaluatedStack:
-    return stacks[request.param]
+@pytest.fixture(params=STACKS, ids=stack_name)
+def stack(request: pytest.FixtureRequest, example_stacks: ExampleStacks) -> ExampleStack:
+    return example_stacks[request.param]
 
 
 @pytest.fixture
@@ -214,7 +172,7 @@ def stack_config_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[Mapping[str, 
     return set_config
 
 
-def run_on_stack(policy: Policy, evaluated: EvaluatedStack) -> list[str]:
+def run_on_stack(policy: Policy, evaluated: ExampleStack) -> list[str]:
     """Every violation `policy` reports on what `evaluated` registers."""
     recording = evaluated.recording
     registrations = list(recording.resources.values())
@@ -232,7 +190,7 @@ def test_every_stack_file_is_covered() -> None:
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
-def test_policy_passes_on_example_stack(policy: Policy, stack: EvaluatedStack, stack_config_env: Any) -> None:
+def test_policy_passes_on_example_stack(policy: Policy, stack: ExampleStack, stack_config_env: Any) -> None:
     stack_config_env(stack.config)
     assert policies.stack_environment({}) == stack.environment
     found = run_on_stack(policy, stack)
@@ -243,7 +201,7 @@ def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
     return json_format.ParseDict(dict(value), struct_pb2.Struct())
 
 
-def _analyze_with_pack(evaluated: EvaluatedStack) -> list[Any]:
+def _analyze_with_pack(evaluated: ExampleStack) -> list[Any]:
     """The whole pack as the engine drives it: one Analyze per resource (its inputs, secrets still wrapped as on
     the wire), then one AnalyzeStack over every resource's outputs."""
     servicer = _PolicyAnalyzerServicer("openedx-security-baseline", "0.1.0", list(POLICIES),
@@ -284,22 +242,22 @@ def isolated_runtime_config() -> Iterator[None]:
     pulumi.runtime.set_all_config({})
 
 
-def test_pack_reports_nothing_on_example_stack(stack: EvaluatedStack, stack_config_env: Any,
+def test_pack_reports_nothing_on_example_stack(stack: ExampleStack, stack_config_env: Any,
                                                isolated_runtime_config: None) -> None:
     stack_config_env(stack.config)
     diagnostics = _analyze_with_pack(stack)
     assert not diagnostics, "\n".join(f"{d.policyName} {d.urn}: {d.message}" for d in diagnostics)
 
 
-def test_pack_reports_a_violation_as_mandatory(stacks: Stacks, stack_config_env: Any,
+def test_pack_reports_a_violation_as_mandatory(example_stacks: ExampleStacks, stack_config_env: Any,
                                                isolated_runtime_config: None) -> None:
     """The same path with one weakened resource: the engine gets one mandatory diagnostic that names it."""
-    evaluated = stacks[PROJECT_DIR / "stacks" / "Pulumi.local.yaml"]
+    evaluated = example_stacks[PROJECT_DIR / "stacks" / "Pulumi.local.yaml"]
     recording = copy.deepcopy(evaluated.recording)
     namespace = next(r for r in recording.resources.values() if r.type == "kubernetes:core/v1:Namespace")
     del namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
     stack_config_env(evaluated.config)
-    diagnostics = _analyze_with_pack(EvaluatedStack(evaluated.name, evaluated.config, recording))
+    diagnostics = _analyze_with_pack(dataclasses.replace(evaluated, recording=recording))
     assert [d.policyName for d in diagnostics] == [RESTRICTED_NAMESPACES.name]
     assert diagnostics[0].enforcementLevel == proto.MANDATORY
     # a resource policy's violation belongs to the analyzed resource: the engine fills in its URN
@@ -648,9 +606,9 @@ WEAKENINGS = [
                          ids=[f"{p.name}-{t.rsplit(':', 1)[-1]}-{e}" for p, t, _, e in WEAKENINGS])
 def test_policy_catches_weakened_recorded_resource(policy: ResourceValidationPolicy, type_: str,
                                                    weaken: Callable[[Registration], Any], expected: str,
-                                                   stacks: Stacks, stack_config_env: Any) -> None:
+                                                   example_stacks: ExampleStacks, stack_config_env: Any) -> None:
     checked = 0
-    for evaluated in stacks:
+    for evaluated in (example_stacks[stack_file] for stack_file in STACKS):
         for registration in evaluated.recording.resources.values():
             if registration.type != type_ or (type_ == RELEASE and policies.local_chart(registration.inputs) is None):
                 continue
@@ -663,10 +621,11 @@ def test_policy_catches_weakened_recorded_resource(policy: ResourceValidationPol
 
 
 @pytest.mark.parametrize("policy", [S3_BUCKETS_ENCRYPTED, S3_BUCKETS_PRIVATE], ids=lambda p: p.name)
-def test_stack_policy_catches_bucket_without_side_resource(policy: StackValidationPolicy, stacks: Stacks) -> None:
+def test_stack_policy_catches_bucket_without_side_resource(policy: StackValidationPolicy,
+                                                           example_stacks: ExampleStacks) -> None:
     side_type = SSE if policy is S3_BUCKETS_ENCRYPTED else PAB
     checked = 0
-    for evaluated in stacks:
+    for evaluated in (example_stacks[stack_file] for stack_file in STACKS):
         recording = evaluated.recording
         buckets = [r.urn for r in recording.resources.values() if r.type == S3]
         if not buckets:
