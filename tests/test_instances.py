@@ -52,9 +52,17 @@ def test_each_instance_owns_its_resources_on_the_cluster_provider(two) -> None:
         for child in children:
             if child.type.startswith("kubernetes:"):
                 assert child.provider.startswith(provider.urn + "::"), child.urn
-                metadata = inputs(child).get("metadata") or {}
-                assert inputs(child).get("namespace", metadata.get("namespace", namespace_name_of(name))) == (
-                    namespace_name_of(name))
+                assert namespace_of(child) == namespace_name_of(name), child.urn
+
+
+def namespace_of(resource) -> str:
+    """Where a Kubernetes resource lives: a Release's namespace, a namespaced object's metadata.namespace, a
+    Namespace's own name."""
+    spec = inputs(resource)
+    if resource.type == RELEASE:
+        return str(spec["namespace"])
+    metadata = spec["metadata"]
+    return str(metadata["name"] if resource.type == "kubernetes:core/v1:Namespace" else metadata["namespace"])
 
 
 def namespace_name_of(instance: str) -> str:
