@@ -276,22 +276,23 @@ def subchart_global() -> Schema:
     return free_map("Values shared by the openedx chart, checked by its schema (see its README).")
 
 
-def openedx_variant(variant: str) -> Schema:
-    name = variant.upper()
+def edxapp_chart() -> Schema:
     web = obj(
-        f"The uwsgi web pods behind the Service `{variant}`:8000.",
+        "The uwsgi web pods behind the Service named after the variant (`lms` or `cms`), port 8000.",
         {
             "enabled": boolean("Render the web Deployment, Service, HPA and PDB."),
             "uwsgiWorkers": integer(
-                f"uwsgi processes per pod (UWSGI_WORKERS; Tutor's OPENEDX_{name}_UWSGI_WORKERS).", minimum=1
+                "uwsgi processes per pod (UWSGI_WORKERS; Tutor's OPENEDX_LMS_UWSGI_WORKERS or "
+                "OPENEDX_CMS_UWSGI_WORKERS).",
+                minimum=1,
             ),
             "replicaCount": integer("Replicas when autoscaling is disabled.", minimum=0),
             "autoscaling": autoscaling("HorizontalPodAutoscaler."),
             "pdb": pdb("PodDisruptionBudget."),
             "updateStrategy": update_strategy(),
             "resources": resources("Container resources (eduNEXT pod-autoscaling sizes)."),
-            "startupProbe": probe(f"GET /heartbeat with `Host: {variant}` until the app has started."),
-            "readinessProbe": probe(f"GET /heartbeat with `Host: {variant}` (checks MySQL and MongoDB)."),
+            "startupProbe": probe("GET /heartbeat with the variant's Service name as Host until the app has started."),
+            "readinessProbe": probe("GET /heartbeat with the variant's Service name as Host (checks MySQL and MongoDB)."),
             "livenessProbe": probe("TCP 8000 (the heartbeat would restart every pod during a database outage)."),
             **pod_fields(),
         },
@@ -301,7 +302,8 @@ def openedx_variant(variant: str) -> Schema:
         {
             "enabled": boolean("Render the worker Deployment, HPA and PDB."),
             "args": array(
-                f"Worker command: Tutor's {name}_WORKER_COMMAND (the chart appends --concurrency).",
+                "Worker command (the chart appends --concurrency); set for each variant in the openedx chart's "
+                "values: Tutor's LMS_WORKER_COMMAND and CMS_WORKER_COMMAND.",
                 string("An argument."),
                 min_items=1,
             ),
@@ -323,10 +325,10 @@ def openedx_variant(variant: str) -> Schema:
         },
     )
     return chart_root(
-        f"Values of the {variant} subchart.",
+        "Values of the edxapp subchart, declared twice in the openedx chart: aliases lms and cms.",
         {
             "global": subchart_global(),
-            "enabled": boolean(f"Placeholder for the parent's condition `{variant}.enabled`."),
+            "enabled": boolean("Placeholder for the parent's condition `lms.enabled` or `cms.enabled`."),
             "revisionHistoryLimit": integer("Old ReplicaSets kept for rollbacks.", minimum=0),
             "web": web,
             "worker": worker,
@@ -789,6 +791,15 @@ def table(schema: Schema, values: Any, *, prefix: str = "", skip: tuple[str, ...
     return header + "\n" + "\n".join(body)
 
 
+def _merged(defaults: Any, overrides: Any) -> Any:
+    """A subchart's values as Helm gives them: its defaults, with what the parent sets under its alias."""
+    if not isinstance(defaults, dict) or not isinstance(overrides, dict):
+        return overrides
+    return {key: _merged(defaults[key], value) if key in defaults else value for key, value in overrides.items()} | {
+        key: value for key, value in defaults.items() if key not in overrides
+    }
+
+
 def readme_section(chart: Chart) -> str:
     values = yaml.safe_load((chart.path / "values.yaml").read_text())
     is_subchart = chart.path.parent.name == "charts" and chart.path.parent.parent.name == "openedx"
@@ -797,7 +808,7 @@ def readme_section(chart: Chart) -> str:
     if is_subchart:
         parts.insert(0, "`global.*` comes from the openedx chart: see its README.\n")
     for prefix, path, schema in chart.subcharts:
-        sub_values = yaml.safe_load((path / "values.yaml").read_text())
+        sub_values = _merged(yaml.safe_load((path / "values.yaml").read_text()), values.get(prefix, {}))
         parts.append(f"\n### `{prefix}` subchart values\n")
         parts.append(table(schema, sub_values, prefix=prefix + ".", skip=("global", "enabled")))
     return BEGIN + "\n" + "\n".join(parts) + "\n" + END
@@ -808,15 +819,16 @@ def readme_section(chart: Chart) -> str:
 
 def charts() -> list[Chart]:
     openedx = CHARTS / "openedx"
+    edxapp = (openedx / "charts" / "edxapp", edxapp_chart())
     subs = (
-        ("lms", openedx / "charts" / "lms", openedx_variant("lms")),
-        ("cms", openedx / "charts" / "cms", openedx_variant("cms")),
+        ("lms", *edxapp),
+        ("cms", *edxapp),
         ("mfe", openedx / "charts" / "mfe", caddy_like("mfe")),
         ("caddy", openedx / "charts" / "caddy", caddy_like("caddy")),
     )
     return [
         Chart(openedx, openedx_umbrella(), subs),
-        *(Chart(path, schema) for _, path, schema in subs),
+        *(Chart(path, schema) for path, schema in {path: schema for _, path, schema in subs}.items()),
         Chart(CHARTS / "openedx-services", services_chart()),
         Chart(CHARTS / "openedx-namespace", namespace_chart()),
     ]
