@@ -220,7 +220,7 @@ def test_helm_lint_strict_passes(chart: str, variant: str) -> None:
     assert "[WARNING]" not in result.stdout and "[ERROR]" not in result.stdout, result.stdout
 
 
-def test_schemas_and_readme_tables_are_generated_from_chartdocs() -> None:
+def test_schemas_and_readme_tables_are_generated_from_values_yaml() -> None:
     result = subprocess.run(
         [sys.executable, str(CHARTS / "tools" / "chartdocs.py"), "--check"], capture_output=True, text=True, check=False
     )
