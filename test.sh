@@ -42,7 +42,7 @@ if ! $e2e_only; then
   venv/bin/ruff check .
   venv/bin/mypy
   # Tests run in parallel, one worker per core (`./test.sh -n 0` for a serial run).
-  venv/bin/python -m pytest -n auto --ignore=tests/e2e "$@"
+  venv/bin/python -m pytest -n auto --dist loadgroup --ignore=tests/e2e "$@"
   [ $# -eq 0 ] || exit 0
 fi
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import kubernetes_validate.utils
 import pytest
+import yaml
 
 from offline.evaluation import PROJECT_DIR, cli_config, evaluate, load_stack_file
 from offline.recording import Recording, Registration
@@ -41,6 +42,14 @@ class ExampleStack:
         """resources.json as `--show-secrets` writes it."""
         return resources_document(self.recording, self.name, show_secrets=True)
 
+    @functools.cached_property
+    def manifests(self) -> dict[Path, list[dict[str, Any]]]:
+        """Every manifest file the render wrote (under manifests/<namespace>/), with its objects, parsed once."""
+        return {
+            path: [doc for doc in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if doc]
+            for path in sorted((self.out / "manifests").rglob("*.yaml"))
+        }
+
     @property
     def environment(self) -> str:
         return self.config.get("openedx:environment", "dev")
@@ -66,6 +75,26 @@ class ExampleStacks:
         if isinstance(cached, Exception):
             pytest.fail(f"stack {stack_file.name} does not render: {type(cached).__name__}: {cached}", pytrace=False)
         return cached
+
+
+def _example_stack_of(item: pytest.Item) -> Path | None:
+    """The example stack a test is parametrized with: a stack file, or a key of its module's STACKS."""
+    module_stacks = getattr(getattr(item, "module", None), "STACKS", None)
+    for value in getattr(getattr(item, "callspec", None), "params", {}).values():
+        if isinstance(value, Path) and value in STACKS:
+            return value
+        if isinstance(module_stacks, dict) and isinstance(value, str) and value in module_stacks:
+            return Path(module_stacks[value])
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist's `--dist loadgroup` (test.sh), the tests of one example stack share a worker, which renders
+    that stack once for all of them."""
+    for item in items:
+        stack = _example_stack_of(item)
+        if stack is not None:
+            item.add_marker(pytest.mark.xdist_group(stack.stem.removeprefix("Pulumi.")))
 
 
 @pytest.fixture(scope="session")

@@ -108,10 +108,11 @@ def scan(tmp_path_factory: pytest.TempPathFactory, example_stacks: ExampleStacks
     run."""
     manifests = tmp_path_factory.mktemp("checkov") / "manifests"
     manifests.mkdir()
+    documents = 0
     for stack_file in STACKS:
         stack = example_stacks[stack_file]
         shutil.copytree(stack.out / "manifests", manifests / stack.name)
-    documents = sum(1 for path in manifests.rglob("*.yaml") for doc in yaml.safe_load_all(path.read_text()) if doc)
+        documents += sum(len(docs) for docs in stack.manifests.values())
     report = run_checkov(manifests)
     failures = []
     for result in report["results"]["failed_checks"]:

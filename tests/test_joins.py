@@ -166,18 +166,19 @@ def test_each_instance_connects_to_the_shared_server_as_its_own_user(
 def test_every_instance_namespace_denies_all_traffic_by_default(
     example_stacks: ExampleStacks, stack_file: Path
 ) -> None:
-    manifests = example_stacks[stack_file].out / "manifests"
-    namespaces = [path for path in manifests.iterdir() if path.name != "openedx-system"]
+    stack = example_stacks[stack_file]
+    namespaces = [path.name for path in (stack.out / "manifests").iterdir() if path.name != "openedx-system"]
     assert namespaces
     for namespace in namespaces:
         policies = [
             doc
-            for path in namespace.glob("*.yaml")
-            for doc in yaml.safe_load_all(path.read_text())
-            if doc and doc["kind"] == "NetworkPolicy"
+            for path, docs in stack.manifests.items()
+            if path.parent.name == namespace
+            for doc in docs
+            if doc["kind"] == "NetworkPolicy"
         ]
         default_deny = [p for p in policies if p["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}]
-        assert len(default_deny) == 1, f"{namespace.name}: {[p['metadata']['name'] for p in policies]}"
+        assert len(default_deny) == 1, f"{namespace}: {[p['metadata']['name'] for p in policies]}"
 
 
 # --- redaction: proven on a secret the render generated ------------------------------------------------------------

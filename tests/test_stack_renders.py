@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
-import yaml
 
 from tests.conftest import STACKS, ExampleStacks
 
@@ -19,11 +17,7 @@ CHART_RELEASES = {"openedx-namespace.yaml", "openedx-services.yaml", "openedx.ya
 @pytest.fixture(params=STACKS, ids=[s.name for s in STACKS])
 def rendered(request, example_stacks: ExampleStacks) -> dict[str, Any]:
     stack = example_stacks[request.param]
-    return {"hidden": stack.out, "shown": stack.shown}
-
-
-def manifests(out: Path) -> dict[Path, list[dict[str, Any]]]:
-    return {p: [d for d in yaml.safe_load_all(p.read_text()) if d] for p in sorted((out / "manifests").rglob("*.yaml"))}
+    return {"hidden": stack.out, "shown": stack.shown, "manifests": stack.manifests}
 
 
 def test_every_instance_renders_its_three_releases(rendered) -> None:
@@ -38,7 +32,7 @@ def test_every_instance_renders_its_three_releases(rendered) -> None:
 
 def test_every_manifest_is_valid_kubernetes(rendered) -> None:
     version = KUBERNETES_VERSION
-    for path, docs in manifests(rendered["hidden"]).items():
+    for path, docs in rendered["manifests"].items():
         assert docs, path
         for doc in docs:
             try:
@@ -70,7 +64,7 @@ def test_no_generated_secret_appears_outside_a_secret(rendered) -> None:
             pytest.fail(f"the program creates a ConfigMap: {r['name']}")
     outputs = json.dumps(rendered["shown"]["outputs"])
     assert not any(s in outputs for s in secrets)
-    for path, docs in manifests(rendered["hidden"]).items():
+    for path, docs in rendered["manifests"].items():
         for doc in docs:
             if doc["kind"] != "Secret":
                 text = json.dumps(doc)
@@ -81,7 +75,7 @@ def test_instance_ingresses_use_the_platform_class_and_issuer(rendered) -> None:
     resources = rendered["shown"]["resources"]
     issuers = [r["inputs"]["metadata"]["name"] for r in resources
                if r["type"] == "kubernetes:cert-manager.io/v1:ClusterIssuer"]
-    ingresses = [d for docs in manifests(rendered["hidden"]).values() for d in docs if d["kind"] == "Ingress"]
+    ingresses = [d for docs in rendered["manifests"].values() for d in docs if d["kind"] == "Ingress"]
     assert ingresses
     for ingress in ingresses:
         assert ingress["spec"]["ingressClassName"] == "traefik"
