@@ -168,7 +168,10 @@ def test_each_instance_database_is_provisioned_before_its_application(stack) -> 
         assert spec["metadata"]["namespace"] == "openedx-system"
         assert "ttlSecondsAfterFinished" not in spec["spec"]
         env = {e["name"]: e for e in spec["spec"]["template"]["spec"]["containers"][0]["env"]}
-        assert "valueFrom" in env["ADMIN_PASSWORD"] and "value" not in env["ADMIN_PASSWORD"]
+        assert env["ADMIN_PASSWORD"] == {
+            "name": "ADMIN_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "mysql-admin", "key": "password"}},
+        }
         assert env["SSL_MODE"]["value"] == "VERIFY_CA" and env["CA_FILE"]["value"] == "/etc/openedx-ca/ca.pem"
         app = next(r for r in of_type(recording, "kubernetes:helm.sh/v3:Release")
                    if r.name == f"{instance.name}-openedx")
@@ -248,7 +251,11 @@ def test_each_instance_gets_its_own_documentdb_database_and_verifies_the_rds_ca(
         pod = job["spec"]["template"]["spec"]
         env = {e["name"]: e for e in pod["containers"][0]["env"]}
         assert env["SERVER_HOST"]["value"] == endpoint and env["DATABASE"]["value"] == f"openedx_{instance.name}"
-        assert "valueFrom" in env["ADMIN_PASSWORD"] and job["metadata"]["namespace"] == "openedx-system"
+        assert env["ADMIN_PASSWORD"] == {
+            "name": "ADMIN_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "mongodb-admin", "key": "password"}},
+        }
+        assert job["metadata"]["namespace"] == "openedx-system"
         assert {"name": "ca", "secret": {"secretName": "mongodb-admin",
                                          "items": [{"key": "ca.pem", "path": "ca.pem"}]}} in pod["volumes"]
         settings = inputs(named(documentdb, "kubernetes:core/v1:Secret", f"{instance.name}-settings"))["stringData"]

@@ -297,7 +297,10 @@ def test_mysql_is_private_tls_only_and_backed_up_by_environment(stack) -> None:
         job = inputs(named(recording, "kubernetes:batch/v1:Job", f"{instance.name}-mysql-provision"))
         assert job["metadata"]["namespace"] == "openedx-system"
         env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
-        assert "valueFrom" in env["ADMIN_PASSWORD"] and "value" not in env["ADMIN_PASSWORD"]
+        assert env["ADMIN_PASSWORD"] == {
+            "name": "ADMIN_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "mysql-admin", "key": "password"}},
+        }
 
 
 def test_the_shared_admin_credential_stays_in_the_system_namespace(stack) -> None:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 
 from components.openedx.values import INSTANCE_LABEL
 from tests.conftest import inputs, of_type
@@ -100,7 +101,8 @@ def test_settings_are_an_immutable_secret_named_by_content(two) -> None:
 
 def test_each_instance_settings_carry_only_its_own_hosts_and_credentials(two) -> None:
     alpha, beta = settings_data(two, "alpha"), settings_data(two, "beta")
-    assert "alpha.example.com" in alpha["lms.env.yml"] and "learn.beta.org" in beta["lms.env.yml"]
+    assert yaml.safe_load(alpha["lms.env.yml"])["LMS_BASE"] == "alpha.example.com"
+    assert yaml.safe_load(beta["lms.env.yml"])["LMS_BASE"] == "learn.beta.org"
     assert "learn.beta.org" not in json.dumps(alpha) and "alpha.example.com" not in json.dumps(beta)
     credentials = {n: inputs(next(s for s in of_type(two, SECRET) if s.name == f"{n}-services-credentials"))
                    ["stringData"] for n in ("alpha", "beta")}
