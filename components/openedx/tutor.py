@@ -115,7 +115,7 @@ def _with_certificates(settings: RenderedSettings, instance: TutorInstance) -> R
 def render_settings(instance: TutorInstance) -> RenderedSettings:
     """The rendered settings of one instance (switches the process's plugin set if it has to: the program creates
     instances with the same plugins together, so that it switches once per set)."""
-    return _COMPILER.render(instance)
+    return _COMPILER.compile(instance)
 
 
 # --- Tutor's process-wide state -------------------------------------------------------------------------------------
@@ -319,7 +319,7 @@ class _Compiler:
         self._compiled = _Compiled()
         self._base_defaults: dict[tuple[str, ...], tuple[Config, Config]] = {}
 
-    def render(self, instance: TutorInstance) -> RenderedSettings:
+    def compile(self, instance: TutorInstance) -> RenderedSettings:
         config = tutor_config(instance)  # refuse bad input before touching Tutor
         with self._lock, _quiet():
             plugin_set = self._use(tuple(config["PLUGINS"]))
