@@ -144,6 +144,22 @@ def test_production_keeps_an_instance_data_when_it_is_removed(evaluate_stack) ->
     recording = evaluate_stack(config={**TWO, "openedx:environment": "production"})
     for ns in of_type(recording, "kubernetes:core/v1:Namespace"):
         assert ns.retain_on_delete and not ns.protect
+    # The passwords that open the kept volumes stay with them, in the Secret the foundation Release guards.
+    for instance in ("alpha", "beta"):
+        credentials = next(r for r in of_type(recording, SECRET)
+                           if r.name == f"{instance}-services-credentials")
+        assert credentials.retain_on_delete
+        foundation = release(recording, f"{instance}-foundation")
+        services = release(recording, f"{instance}-services")
+        assert foundation["values"]["keptData"]["secretName"] == services["values"]["existingSecret"]
+        assert credentials.inputs["metadata"]["name"] == services["values"]["existingSecret"]
+        assert next(r for r in of_type(recording, RELEASE) if r.name == f"{instance}-foundation").urn \
+            in credentials.depends_on
+
+
+def test_dev_removes_the_credentials_with_the_data(two) -> None:
+    credentials = [r for r in of_type(two, SECRET) if r.name.endswith("-services-credentials")]
+    assert len(credentials) == 2 and not any(r.retain_on_delete for r in credentials)
 
 
 def test_evaluation_is_deterministic(evaluate_stack, two) -> None:

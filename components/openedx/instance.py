@@ -90,7 +90,11 @@ class Instance(pulumi.ComponentResource):
                     name=values.SERVICES_CREDENTIALS, namespace=ns, labels=values.instance_labels(instance)
                 ),
                 string_data=endpoints.services_credentials(generated, in_cluster),
-                opts=child,
+                # In production the credentials stay with the data they open. Created after the foundation
+                # Release, which refuses a namespace where a removed instance left them: never overwritten.
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(retain_on_delete=keep_data, depends_on=[foundation])
+                ),
             )
             data_services.append(self._release(
                 f"{name}-services", SERVICES_CHART, ns,

@@ -76,6 +76,7 @@ def namespace_values(
     values: dict[str, Any] = {
         "global": _global(instance),
         "serviceAccount": {"name": SERVICE_ACCOUNT, "annotations": service_account_annotations},
+        "keptData": {"secretName": SERVICES_CREDENTIALS},
         "networkPolicy": {
             "ingressController": {
                 "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": routing.controller_namespace}},
