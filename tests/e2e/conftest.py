@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
+from tests.e2e import kit
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-KIT = PROJECT_DIR / "tests" / "e2e" / "kit.sh"
 STACK = "e2e"
 # Seconds a command may take: everything here takes seconds, but a Release that never becomes ready makes Helm
 # wait for its whole timeout (an hour for the application), so a stuck run is stopped and reported instead.
@@ -52,10 +53,11 @@ class Cluster:
     durations: dict[str, float]
     """What the steps took (a test module imports this file anew: it reaches the summary's dict through here)."""
 
-    def run(self, *args: str, timeout: int = COMMAND_TIMEOUT, stdin: str | None = None) -> Completed:
-        """A command in the project directory, with the kit's environment; output kept for the report."""
+    def run(self, *args: str, timeout: int = COMMAND_TIMEOUT, stdin: str | None = None,
+            cwd: Path = PROJECT_DIR) -> Completed:
+        """A command in the project directory (or `cwd`), with the kit's environment; output kept for the report."""
         started = time.monotonic()
-        with subprocess.Popen(args, cwd=PROJECT_DIR, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        with subprocess.Popen(args, cwd=cwd, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True) as process:
             try:
                 output, _ = process.communicate(stdin, timeout=timeout)
@@ -93,35 +95,22 @@ class Cluster:
         return "\n".join(sections)
 
 
-def _kit(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(KIT), *args], capture_output=True, text=True, check=False)
-
-
-def _exports(lines: str) -> dict[str, str]:
-    """The environment after `eval "$(kit.sh up DIR)"`, evaluated by the shell itself, on top of this one
-    without its Pulumi and Kubernetes settings."""
-    base = {key: value for key, value in os.environ.items() if not key.startswith(("PULUMI_", "KUBECONFIG"))}
-    out = subprocess.run(["bash", "-c", f"{lines}\nenv -0"], env=base, capture_output=True, check=True).stdout
-    return dict(entry.split("=", 1) for entry in out.decode().split("\0") if "=" in entry)
-
-
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
     directory = Path(tempfile.mkdtemp(prefix="openedx-e2e-"))
     started = time.monotonic()
-    up = _kit("up", str(directory))
-    if up.returncode != 0:
-        _kit("down", str(directory))
-        pytest.fail(f"kit.sh up failed (run tests/e2e/kit.sh build first?):\n{up.stderr}", pytrace=False)
+    try:
+        env = kit.up(directory)
+    except kit.KitError as error:
+        pytest.fail(str(error), pytrace=False)
     DURATIONS["cluster up"] = time.monotonic() - started
     try:
-        yield Cluster(directory, _exports(up.stdout), DURATIONS)
+        yield Cluster(directory, env, DURATIONS)
     finally:
         if os.environ.get("OPENEDX_E2E_KEEP"):
-            (directory / "env").write_text(up.stdout)
             KEPT.append(directory)
         else:
-            _kit("down", str(directory))
+            kit.down(directory)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

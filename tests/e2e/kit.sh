@@ -187,6 +187,9 @@ require_tools() {
   done
 }
 
+# The KWOK version the wrapper's go.mod pins, read without Go (a cluster needs only the built tools).
+kwok_version() { sed -n 's|^[[:space:]]*sigs.k8s.io/kwok \(v[^ ]*\).*|\1|p' "$TOOLS_DIR/kwok/go.mod"; }
+
 kwokctl_in() { KWOK_WORKDIR="$1/kwok" "$BIN/kwokctl" --name "$CLUSTER" "${@:2}"; }
 
 up() {
@@ -222,6 +225,15 @@ componentsPatches:
       - key: enable-hostpath-provisioner
         value: "true"
 YAML
+  # Stages given in the configuration replace KWOK's defaults: the defaults kwokctl would use (from the module
+  # the tools were built from), and the kit's simulated init failure.
+  local stages; stages="$GOMODCACHE/sigs.k8s.io/kwok@$(kwok_version)/kustomize/stage"
+  for stage in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease \
+               pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
+    [ -f "$stages/$stage.yaml" ] || die "$stages/$stage.yaml is missing: run tests/e2e/kit.sh build first"
+    { echo "---"; cat "$stages/$stage.yaml"; } >>"$dir/kwok.yaml"
+  done
+  { echo "---"; cat "$KIT_DIR/kwok-init-exits-1.yaml"; } >>"$dir/kwok.yaml"
   local logs="$dir/kwok/clusters/$CLUSTER/logs"
   PATH="$BIN:$PATH" kwokctl_in "$dir" create cluster --config "$dir/kwok.yaml" --kubeconfig "$dir/kubeconfig" \
     --wait 1m >"$dir/kwokctl.log" 2>&1 || true

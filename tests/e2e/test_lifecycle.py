@@ -1,0 +1,354 @@
+"""The second, tenth and hundredth `pulumi up`: each step of an instance's life on the real engine.
+
+The `e2e` stack's two instances, `demo` and `sandbox`, as a `production` stack (whose removed instances keep their
+data), given to `./deploy.sh e2e` as config-file variants. The tests run in order on one deployment: a settings
+change, a scaling change, adding, removing and re-adding an instance, a failing migration, rollout waves. Each
+asserts what the cluster holds, and that the instance it does not touch keeps every object as it was (the same
+uid, generation and content; only the status its controllers keep up to date may move).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import gzip
+import json
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+import yaml
+
+from components.charts import PROJECT_DIR
+from tests.e2e.conftest import STACK, Cluster, Completed
+
+STACK_FILE = PROJECT_DIR / "stacks" / f"Pulumi.{STACK}.yaml"
+NAMESPACE = {"demo": "openedx-demo", "sandbox": "openedx-sandbox", "extra": "openedx-extra"}
+EXTRA = {"name": "extra", "lmsHost": "extra.e2e.openedx.test", "plugins": ["mfe"]}
+# What an operator's `kubectl get` of an instance shows: every object but Events, which only ever accumulate.
+KINDS = ("deployments,statefulsets,replicasets,pods,jobs,services,configmaps,secrets,persistentvolumeclaims,"
+         "horizontalpodautoscalers,poddisruptionbudgets,networkpolicies,serviceaccounts,resourcequotas,limitranges,"
+         "ingresses,cronjobs,roles,rolebindings")
+SETTINGS_LABEL = "app.openedx.org/settings=true"
+SERVICES_CREDENTIALS = "openedx-services-credentials"
+APPLICATION = ("lms", "lms-worker", "cms", "cms-worker")
+# The image tag the kit's KWOK fails every init Job pod of (tests/e2e/kwok-init-exits-1.yaml).
+FAILING_TAG = "e2e-init-exits-1"
+KEPT_DATA_MESSAGE = "namespace openedx-extra holds the data of an instance removed from the stack"
+
+Config = dict[str, Any]
+
+
+def production() -> Config:
+    config: Config = yaml.safe_load(STACK_FILE.read_text())
+    config["config"]["openedx:environment"] = "production"
+    return config
+
+
+def instance(config: Config, name: str) -> dict[str, Any]:
+    return next(i for i in config["config"]["openedx:instances"] if i["name"] == name)
+
+
+class Lifecycle:
+    """One deployment the tests change step by step, with what they read back from the cluster."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.config = production()
+        self.steps = 0
+
+    def up(self, change: Callable[[Config], None] | None = None, *options: str) -> Completed:
+        """`./deploy.sh e2e --yes` with the current config, after `change`; the change stays when `up` succeeds."""
+        config = copy.deepcopy(self.config)
+        if change:
+            change(config)
+        self.steps += 1
+        path = self.cluster.directory / f"lifecycle-{self.steps}.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        done = self.cluster.run("./deploy.sh", STACK, "--yes", "--config-file", str(path), *options)
+        if done.returncode == 0:
+            self.config = config
+        return done
+
+    def objects(self, name: str) -> dict[str, str]:
+        """`kind/name` → what was applied to each object of an instance's namespace: everything but its status,
+        which controllers keep up to date on their own (the HPAs every 15 s, quota usage), and the bookkeeping of
+        writes (resourceVersion, managedFields). A new uid, generation, label or spec field shows."""
+        objects = {}
+        for item in self.cluster.items(KINDS, NAMESPACE[name]):
+            applied = {key: value for key, value in item.items() if key != "status"}
+            applied["metadata"] = {key: value for key, value in item["metadata"].items()
+                                   if key not in ("resourceVersion", "managedFields")}
+            objects[f"{item['kind']}/{item['metadata']['name']}"] = json.dumps(applied, sort_keys=True)
+        return objects
+
+    def scaled(self, name: str) -> bool:
+        """Every Deployment under an autoscaler runs its minimum: a new Deployment starts at one replica, and the
+        autoscaler's first sync, up to 15 s later, raises it."""
+        deployments = self.deployments(name)
+        for autoscaler in self.cluster.items("horizontalpodautoscalers", NAMESPACE[name]):
+            target = deployments[autoscaler["spec"]["scaleTargetRef"]["name"]]
+            if target["spec"]["replicas"] < autoscaler["spec"]["minReplicas"] or not rolled_out(target):
+                return False
+        return True
+
+    def settled(self, *names: str) -> dict[str, dict[str, str]]:
+        """The objects of those instances once nothing changes any more (controllers finish after `up` returns)."""
+        deadline = time.monotonic() + 120
+        last = {name: self.objects(name) for name in names}
+        while time.monotonic() < deadline:
+            time.sleep(5)
+            now = {name: self.objects(name) for name in names}
+            if now == last and all(self.scaled(name) for name in names):
+                return now
+            last = now
+        pytest.fail(f"the objects of {names} still change 2 minutes after `up`", pytrace=False)
+
+    def settings_secrets(self, name: str) -> dict[str, dict[str, str]]:
+        """Each settings Secret of an instance by name, its values decoded."""
+        return {s["metadata"]["name"]: {k: base64.b64decode(v).decode() for k, v in s["data"].items()}
+                for s in self.cluster.items("secrets", NAMESPACE[name], selector=SETTINGS_LABEL)}
+
+    def deployments(self, name: str) -> dict[str, dict[str, Any]]:
+        return {d["metadata"]["name"]: d for d in self.cluster.items("deployments", NAMESPACE[name])}
+
+    def revisions(self, name: str) -> dict[str, list[dict[str, Any]]]:
+        """Each Helm Release of an instance: its revisions in order, as Helm stored them (base64, base64, gzip)."""
+        releases: dict[str, list[dict[str, Any]]] = {}
+        for item in self.cluster.items("secrets", NAMESPACE[name], selector="owner=helm"):
+            record = json.loads(gzip.decompress(base64.b64decode(base64.b64decode(item["data"]["release"]))))
+            releases.setdefault(record["name"], []).append(record)
+        return {release: sorted(records, key=lambda r: r["version"]) for release, records in releases.items()}
+
+    def init_jobs(self, name: str) -> dict[str, str]:
+        """Each init Job of an instance by name → its uid (Helm deletes and recreates a hook Job to rerun it)."""
+        return {j["metadata"]["name"]: j["metadata"]["uid"]
+                for j in self.cluster.items("jobs", NAMESPACE[name], selector="app.kubernetes.io/component=init")}
+
+
+def mounted_settings(deployment: dict[str, Any]) -> set[str]:
+    return {v["secret"]["secretName"] for v in deployment["spec"]["template"]["spec"].get("volumes", [])
+            if "secret" in v and v["secret"]["secretName"].startswith("openedx-settings-")}
+
+
+def rolled_out(deployment: dict[str, Any]) -> bool:
+    status = deployment["status"]
+    return (status.get("observedGeneration") == deployment["metadata"]["generation"]
+            and status.get("updatedReplicas") == status.get("replicas") == status.get("availableReplicas"))
+
+
+def summary(done: Completed) -> dict[str, int]:
+    """The counts of the `Resources:` summary `pulumi up` ends with (created, updated, deleted, unchanged, …)."""
+    block = done.output[done.output.rindex("Resources:"):]
+    return {word: int(count) for count, word in re.findall(r"^\s*[+~\-]*\s*(\d+) (\w+)", block, re.MULTILINE)}
+
+
+def timestamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@pytest.fixture(scope="module")
+def lifecycle(cluster: Cluster) -> Lifecycle:
+    steps = Lifecycle(cluster)
+    done = steps.up()
+    cluster.durations["production up"] = done.seconds
+    assert done.returncode == 0, done
+    return steps
+
+
+def test_a_settings_change_touches_only_that_instance(lifecycle: Lifecycle) -> None:
+    before = lifecycle.settled("demo", "sandbox")
+    (previous,) = lifecycle.settings_secrets("demo")
+
+    def rename(config: Config) -> None:
+        instance(config, "demo")["platformName"] = "Demo University, renamed"
+
+    done = lifecycle.up(rename)
+    assert done.returncode == 0, done
+    after = lifecycle.settled("demo", "sandbox")
+
+    assert after["sandbox"] == before["sandbox"], "the sandbox instance's objects changed"
+    secrets = lifecycle.settings_secrets("demo")
+    (current,) = set(secrets) - {previous}
+    assert previous in secrets, "the previous settings Secret is gone: a Helm rollback would not find it"
+    assert any("Demo University, renamed" in value for value in secrets[current].values())
+    for name in APPLICATION:
+        deployment = lifecycle.deployments("demo")[name]
+        assert mounted_settings(deployment) == {current}, name
+        assert rolled_out(deployment), f"{name}: {deployment['status']}"
+    revisions = {release: [r["version"] for r in records] for release, records in lifecycle.revisions("demo").items()}
+    assert revisions == {"openedx-namespace": [1], "openedx-services": [1], "openedx": [1, 2]}
+
+
+def test_a_scaling_change_rolls_the_deployments_and_reruns_every_init_job(lifecycle: Lifecycle) -> None:
+    """Today every Helm upgrade of the application reruns its migration hooks, even when only the replica bounds
+    change (issue 17 makes upgrades migrate only when they must: this test must then show that no Job ran)."""
+    before = lifecycle.settled("demo", "sandbox")
+    secrets, jobs = set(lifecycle.settings_secrets("demo")), lifecycle.init_jobs("demo")
+
+    def scale(config: Config) -> None:
+        instance(config, "demo")["workloads"] = {"lms": {"minReplicas": 3, "maxReplicas": 5}}
+
+    done = lifecycle.up(scale)
+    assert done.returncode == 0, done
+    after = lifecycle.settled("demo", "sandbox")
+
+    assert after["sandbox"] == before["sandbox"], "the sandbox instance's objects changed"
+    autoscaler = lifecycle.cluster.kubectl("get", "horizontalpodautoscaler", "lms", "-n", NAMESPACE["demo"])
+    assert (autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"]) == (3, 5)
+    lms = lifecycle.deployments("demo")["lms"]
+    assert lms["status"].get("availableReplicas") == 3, lms["status"]
+    assert set(lifecycle.settings_secrets("demo")) == secrets, "the settings did not change: no new Secret"
+    rerun = lifecycle.init_jobs("demo")
+    assert set(rerun) == set(jobs)
+    assert not set(rerun.values()) & set(jobs.values()), "some init Jobs did not run again"
+
+
+def test_adding_an_instance_creates_only_its_resources(lifecycle: Lifecycle) -> None:
+    before = lifecycle.settled("demo", "sandbox")
+    done = lifecycle.up(lambda config: config["config"]["openedx:instances"].append(dict(EXTRA)))
+    assert done.returncode == 0, done
+    counts = summary(done)
+    assert counts.get("created", 0) > 0 and set(counts) <= {"created", "unchanged"}, counts
+    assert lifecycle.settled("demo", "sandbox") == before, "an instance that was already there changed"
+    assert {r: records[-1]["info"]["status"] for r, records in lifecycle.revisions("extra").items()} == {
+        "openedx-namespace": "deployed", "openedx-services": "deployed", "openedx": "deployed"}
+
+
+def test_removing_an_instance_from_production_keeps_its_data(lifecycle: Lifecycle) -> None:
+    before = lifecycle.settled("demo", "sandbox")
+    claims = {c["metadata"]["name"]: c["metadata"]["uid"]
+              for c in lifecycle.cluster.items("persistentvolumeclaims", NAMESPACE["extra"])}
+    assert claims, "the extra instance has no volumes"
+
+    def remove(config: Config) -> None:
+        config["config"]["openedx:instances"] = [i for i in config["config"]["openedx:instances"]
+                                                 if i["name"] != "extra"]
+
+    done = lifecycle.up(remove)
+    assert done.returncode == 0, done
+    counts = summary(done)
+    assert counts.get("deleted", 0) > 0 and set(counts) <= {"deleted", "unchanged"}, counts
+    assert lifecycle.settled("demo", "sandbox") == before, "an instance that stays changed"
+    namespace = NAMESPACE["extra"]
+    assert lifecycle.cluster.kubectl("get", "namespace", namespace)["status"]["phase"] == "Active"
+    assert {c["metadata"]["name"]: c["metadata"]["uid"]
+            for c in lifecycle.cluster.items("persistentvolumeclaims", namespace)} == claims
+    assert lifecycle.cluster.kubectl("get", "secret", SERVICES_CREDENTIALS, "-n", namespace)["data"], (
+        "the passwords of the kept volumes are gone")
+    assert not lifecycle.revisions("extra"), "the instance's Helm Releases are still installed"
+
+
+def test_re_adding_a_removed_instance_is_refused_with_what_to_do(lifecycle: Lifecycle) -> None:
+    namespace = NAMESPACE["extra"]
+    credentials = lifecycle.cluster.kubectl("get", "secret", SERVICES_CREDENTIALS, "-n", namespace)
+    done = lifecycle.up(lambda config: config["config"]["openedx:instances"].append(dict(EXTRA)))
+    assert done.returncode != 0, done
+    assert KEPT_DATA_MESSAGE in done.output, done
+    assert f"kubectl delete namespace {namespace}" in done.output, done
+    kept = lifecycle.cluster.kubectl("get", "secret", SERVICES_CREDENTIALS, "-n", namespace)
+    assert (kept["metadata"]["uid"], kept["data"]) == (credentials["metadata"]["uid"], credentials["data"])
+
+
+def test_once_the_kept_data_is_deleted_the_instance_can_come_back(lifecycle: Lifecycle) -> None:
+    namespace = NAMESPACE["extra"]
+    deleted = lifecycle.cluster.run("kubectl", "delete", "namespace", namespace, "--wait", timeout=180)
+    assert deleted.returncode == 0, deleted
+    done = lifecycle.up(lambda config: config["config"]["openedx:instances"].append(dict(EXTRA)), "--refresh")
+    assert done.returncode == 0, done
+    assert {r: records[-1]["info"]["status"] for r, records in lifecycle.revisions("extra").items()} == {
+        "openedx-namespace": "deployed", "openedx-services": "deployed", "openedx": "deployed"}
+
+
+def _failing_image(config: Config, name: str) -> None:
+    repository = yaml.safe_load((PROJECT_DIR / "charts" / "openedx" / "values.yaml").read_text())[
+        "global"]["openedxImage"]["repository"]
+    instance(config, name)["images"] = {"openedx": {"repository": repository, "tag": FAILING_TAG}}
+
+
+def test_a_failing_migration_rolls_the_instance_back(lifecycle: Lifecycle) -> None:
+    before = lifecycle.settled("demo", "sandbox")
+    deployments = lifecycle.deployments("demo")
+    pods = {p["metadata"]["uid"] for p in lifecycle.cluster.items("pods", NAMESPACE["demo"])
+            if p["metadata"]["labels"].get("app.kubernetes.io/component") != "init"}
+    revisions = lifecycle.revisions("demo")["openedx"]
+
+    done = lifecycle.up(lambda config: _failing_image(config, "demo"))
+    assert done.returncode != 0, done
+    assert re.search(r"demo-openedx.*\n?.*error", done.output), done
+    failed_jobs = [j["metadata"]["name"] for j in lifecycle.cluster.items("jobs", NAMESPACE["demo"])
+                   if any(c["type"] == "Failed" and c["status"] == "True" for c in j["status"].get("conditions", []))]
+    assert failed_jobs, "no init Job failed"
+    assert any(job in done.output for job in failed_jobs), f"the output names none of {failed_jobs}:\n{done}"
+
+    after = lifecycle.settled("demo", "sandbox")
+    assert after["sandbox"] == before["sandbox"], "the sandbox instance's objects changed"
+    history = lifecycle.revisions("demo")["openedx"]
+    assert [r["info"]["status"] for r in history[len(revisions):]] == ["failed", "deployed"], history
+    assert history[-1]["info"]["description"].startswith("Rollback"), history[-1]["info"]
+    restored = lifecycle.deployments("demo")
+    for name in APPLICATION:
+        assert restored[name]["spec"]["template"] == deployments[name]["spec"]["template"], name
+    assert {p["metadata"]["uid"] for p in lifecycle.cluster.items("pods", NAMESPACE["demo"])
+            if p["metadata"]["labels"].get("app.kubernetes.io/component") != "init"} == pods, (
+        "the application's pods were replaced")
+
+
+def test_the_next_up_after_a_failure_deploys(lifecycle: Lifecycle) -> None:
+    done = lifecycle.up()
+    assert done.returncode == 0, done
+    assert lifecycle.revisions("demo")["openedx"][-1]["info"]["status"] == "deployed"
+
+
+def _first_hook(lifecycle: Lifecycle, name: str) -> datetime:
+    return min(timestamp(j["metadata"]["creationTimestamp"])
+               for j in lifecycle.cluster.items("jobs", NAMESPACE[name], selector="app.kubernetes.io/component=init"))
+
+
+def test_a_later_wave_starts_after_the_canary_is_deployed(lifecycle: Lifecycle) -> None:
+    def waves(config: Config) -> None:
+        instance(config, "demo")["platformName"] = "Demo University, canary"
+        instance(config, "sandbox").update(platformName="Sandbox, second wave", wave=1)
+
+    done = lifecycle.up(waves)
+    assert done.returncode == 0, done
+    canary = lifecycle.revisions("demo")["openedx"][-1]
+    assert _first_hook(lifecycle, "sandbox") >= timestamp(canary["info"]["last_deployed"]), (
+        "the second wave's upgrade started before the canary was deployed")
+
+
+def test_a_failing_canary_stops_the_later_waves(lifecycle: Lifecycle) -> None:
+    before = lifecycle.settled("sandbox")
+    revisions = [r["version"] for r in lifecycle.revisions("sandbox")["openedx"]]
+
+    def canary_fails(config: Config) -> None:
+        _failing_image(config, "demo")
+        instance(config, "sandbox")["platformName"] = "Sandbox, never deployed"
+
+    done = lifecycle.up(canary_fails)
+    assert done.returncode != 0, done
+    assert [r["version"] for r in lifecycle.revisions("sandbox")["openedx"]] == revisions
+    after = lifecycle.settled("sandbox")
+    # The later wave's new settings Secret may be created (it waits for nothing), but no workload moves to it.
+    changed = {key for key in set(before["sandbox"]) | set(after["sandbox"])
+               if before["sandbox"].get(key) != after["sandbox"].get(key)}
+    assert all(key.startswith("Secret/openedx-settings-") for key in changed), changed
+    for deployment in lifecycle.deployments("sandbox").values():
+        assert not any("never deployed" in value for secret in mounted_settings(deployment)
+                       for value in lifecycle.settings_secrets("sandbox")[secret].values())
+
+
+def test_destroy_leaves_the_production_data(lifecycle: Lifecycle, cluster: Cluster) -> None:
+    done = cluster.pulumi("destroy", "--yes", "--skip-preview")
+    assert done.returncode == 0, done
+    for name in ("demo", "sandbox", "extra"):
+        assert cluster.kubectl("get", "namespace", NAMESPACE[name])["status"]["phase"] == "Active"
+        assert cluster.items("persistentvolumeclaims", NAMESPACE[name])
+        assert not lifecycle.revisions(name)
+    # The next tests start from an empty cluster: the operator's way to let the data go.
+    gone = cluster.run("kubectl", "delete", "namespace", *NAMESPACE.values(), "--wait", timeout=300)
+    assert gone.returncode == 0, gone
+
