@@ -50,7 +50,7 @@ from components.openedx.tutor_instance import (
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS_FILES = {
-    f"{v}-settings-{f}.py" for v in ("lms", "cms") for f in ("__init__", "development", "production", "test")
+    f"{v}-settings-{f}.py" for v in ("lms", "cms") for f in ("__init__", "production")
 }
 BASE_FILES = {"lms.env.yml", "cms.env.yml", "uwsgi.ini", "caddy-Caddyfile"} | SETTINGS_FILES
 

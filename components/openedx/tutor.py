@@ -69,6 +69,10 @@ _FIXED_FILES = (
 )
 _MFE_CADDYFILE = ("mfe/apps/mfe/Caddyfile", "mfe-Caddyfile")
 _SETTINGS_DIR = "apps/openedx/settings/"
+# Tutor's settings modules for `tutor dev` and its test runs: the pods import the production module alone, and
+# these would add two fifths to every instance's settings Secret, which Pulumi keeps three times in the stack's
+# state and writes again after every step of an update.
+_UNUSED_SETTINGS_MODULES = ("development.py", "test.py")
 
 
 class TutorRenderError(RuntimeError):
@@ -88,7 +92,7 @@ class InitTask:
 class RenderedSettings:
     files: dict[str, str]
     """Settings Secret key -> content: lms/cms.env.yml, uwsgi.ini, caddy-Caddyfile, mfe-Caddyfile (with mfe),
-    and <lms|cms>-settings-<file> for each of Tutor's settings modules."""
+    and <lms|cms>-settings-<file> for Tutor's settings modules but those of `tutor dev` and its tests."""
     init_tasks: tuple[InitTask, ...]
 
     def secret_data(self) -> dict[str, str]:
@@ -375,6 +379,8 @@ def _file_templates(renderer: tutor_env.Renderer) -> tuple[tuple[str, str], ...]
     for variant in ("lms", "cms"):
         for template in renderer.iter_templates_in(f"{_SETTINGS_DIR}{variant}"):
             relative = template.removeprefix(f"{_SETTINGS_DIR}{variant}/")
+            if relative in _UNUSED_SETTINGS_MODULES:
+                continue
             files.append((template, f"{variant}-settings-{relative.replace('/', '-')}"))
     if tutor_plugins.is_loaded("mfe"):
         files.append(_MFE_CADDYFILE)

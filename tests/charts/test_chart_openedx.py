@@ -24,7 +24,7 @@ from chart_render import (
 
 DEFAULT = "default"
 PRODUCTION = "production"
-SETTINGS_MODULES = ("__init__", "development", "production", "test")
+SETTINGS_MODULES = ("__init__", "production")
 OPENEDX_WORKLOADS = ("lms", "lms-worker", "cms", "cms-worker")
 
 
@@ -125,9 +125,11 @@ def test_settings_mount_paths_are_tutors(tutor_reference: TutorReference, name: 
 
 
 def test_settings_files_are_the_ones_tutor_renders(tutor_reference: TutorReference) -> None:
+    """Tutor's Kubernetes manifests mount all its settings modules; the pods import the production one, and the
+    modules of `tutor dev` and its tests are left out of the Secret."""
     for variant in ("lms", "cms"):
         assert sorted(tutor_reference.config_maps[f"openedx-settings-{variant}"]) == sorted(
-            f"{module}.py" for module in SETTINGS_MODULES
+            [*(f"{module}.py" for module in SETTINGS_MODULES), "development.py", "test.py"]
         )
     assert sorted(tutor_reference.config_maps["openedx-config"]) == ["cms.env.yml", "lms.env.yml"]
     assert tutor_reference.config_maps["openedx-uwsgi-config"] == ["uwsgi.ini"]

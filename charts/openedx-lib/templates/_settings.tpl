@@ -15,7 +15,8 @@ Tutor's Kubernetes manifests use:
   mysql-ca.pem, mongodb-ca.pem     /openedx/ca/: the CAs managed MySQL and MongoDB servers are verified
   (optional)                       against (Amazon RDS and DocumentDB, Cloud SQL); absent when not needed
 
-<module> is each of __init__, development, production, test.
+<module> is __init__ and production: the pods import Tutor's production module (its development and
+test modules serve `tutor dev` and its tests, and are not in the Secret).
 */}}
 
 {{/*
@@ -33,7 +34,7 @@ openedx-lib.settings.modules: the Django settings modules Tutor renders for each
 Usage: {{ range include "openedx-lib.settings.modules" . | splitList " " }}...{{ end }}
 */}}
 {{- define "openedx-lib.settings.modules" -}}
-__init__ development production test
+__init__ production
 {{- end -}}
 
 {{/*
