@@ -16,7 +16,7 @@ PROJECT_DIR="$(cd "$KIT_DIR/../.." && pwd)"
 CACHE="${OPENEDX_E2E_CACHE:-$HOME/.cache/openedx-pulumi/e2e}"
 BIN="$CACHE/bin"
 CLUSTER=openedx-e2e
-NODES=3
+NODES=8  # each gives its pods a /24 of addresses: room for a fleet of 50 instances
 
 export GOMODCACHE="$CACHE/gomod" GOCACHE="$CACHE/gobuild" GOFLAGS="-modcacherw -trimpath -mod=readonly"
 export CGO_ENABLED=0 GOTOOLCHAIN=local
@@ -215,10 +215,14 @@ options:
 componentsPatches:
   # Nothing listens on or advertises an address but 127.0.0.1 (without this the API server looks for a default
   # route, which the test's network namespace does not have).
+  # Service addresses for a fleet (the API server's default, 10.0.0.0/24, runs out at about 25 instances). Like
+  # the pods' addresses (a /24 per node), they are only stored: nothing listens on them.
   - name: kube-apiserver
     extraArgs:
       - key: advertise-address
         value: 127.0.0.1
+      - key: service-cluster-ip-range
+        value: 10.96.0.0/16
   # Claims of the default StorageClass bind: the controller manager's host-path provisioner (test clusters only).
   - name: kube-controller-manager
     extraArgs:

@@ -289,9 +289,10 @@ def test_a_failing_migration_rolls_the_instance_back(lifecycle: Lifecycle) -> No
     history = lifecycle.revisions("demo")["openedx"]
     assert [r["info"]["status"] for r in history[len(revisions):]] == ["failed", "deployed"], history
     assert history[-1]["info"]["description"].startswith("Rollback"), history[-1]["info"]
-    restored = lifecycle.deployments("demo")
+    restored, secrets = lifecycle.deployments("demo"), lifecycle.settings_secrets("demo")
     for name in APPLICATION:
         assert restored[name]["spec"]["template"] == deployments[name]["spec"]["template"], name
+        assert mounted_settings(restored[name]) <= set(secrets), f"{name}: its settings Secret is gone"
     assert {p["metadata"]["uid"] for p in lifecycle.cluster.items("pods", NAMESPACE["demo"])
             if p["metadata"]["labels"].get("app.kubernetes.io/component") != "init"} == pods, (
         "the application's pods were replaced")
@@ -315,8 +316,11 @@ def test_a_later_wave_starts_after_the_canary_is_deployed(lifecycle: Lifecycle) 
 
     done = lifecycle.up(waves)
     assert done.returncode == 0, done
-    canary = lifecycle.revisions("demo")["openedx"][-1]
-    assert _first_hook(lifecycle, "sandbox") >= timestamp(canary["info"]["last_deployed"]), (
+    # Helm stamps a revision when its upgrade starts: the canary's end is its last hook's completion (its Release
+    # is deployed after that, once its workloads are ready).
+    canary_hooks_done = max(timestamp(j["status"]["completionTime"]) for j in lifecycle.cluster.items(
+        "jobs", NAMESPACE["demo"], selector="app.kubernetes.io/component=init"))
+    assert _first_hook(lifecycle, "sandbox") >= canary_hooks_done, (
         "the second wave's upgrade started before the canary was deployed")
 
 

@@ -76,9 +76,18 @@ def generated(cluster: Cluster) -> dict[str, Any]:
             if r["type"] in GENERATED}
 
 
+def resolve(revision: str) -> str:
+    """The commit's short hash; a shallow clone is deepened by one commit first when it lacks it."""
+    found = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "--short", "--verify", "--quiet",
+                            f"{revision}^{{commit}}"], capture_output=True, text=True, check=False)
+    if found.returncode != 0 and git("rev-parse", "--is-shallow-repository").strip() == "true":
+        git("fetch", "--quiet", "--deepen=1")
+    return git("rev-parse", "--short", "--verify", f"{revision}^{{commit}}").strip()
+
+
 @pytest.fixture(scope="module")
 def previous(cluster: Cluster) -> tuple[str, Completed]:
-    commit = git("rev-parse", "--short", previous_commit()).strip()
+    commit = resolve(previous_commit())
     checkout = export(commit, cluster.directory / f"previous-{commit}")
     done = cluster.run("./deploy.sh", STACK, "--yes", cwd=checkout)
     cluster.durations[f"up of {commit}"] = done.seconds
