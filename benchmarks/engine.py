@@ -85,11 +85,16 @@ class Engine:
     def close(self) -> None:
         kit.down(self.work / "cluster")
 
+    def run(self, *args: str) -> Sample:
+        """`pulumi ARGS` on the stack, its output in commands.log."""
+        return measure.run(["pulumi", *args, "--stack", STACK, "--non-interactive"], self.log, cwd=self.project,
+                           env=self.env)
+
     def pulumi(self, *args: str) -> Step:
-        command = ["pulumi", *args, "--stack", STACK, "--non-interactive"]
+        """A measured step: `pulumi ARGS`, with the CPU time of every process while it runs."""
         with Sampler() as sampler:
             try:
-                sample = measure.run(command, self.log, cwd=self.project, env=self.env)
+                sample = self.run(*args)
             except measure.BenchmarkError as error:
                 # The tail of the output lists the stack's outputs: the errors are in its diagnostics.
                 errors = [line for line in self.log.read_text().splitlines() if "error" in line]
@@ -104,11 +109,9 @@ class Engine:
         path.write_text(yaml.safe_dump(document, sort_keys=False))
 
     def state(self) -> tuple[int, int]:
-        """Resources in the stack's state, and the state file's size in bytes."""
-        measure.run(["pulumi", "stack", "export", "--stack", STACK, "--file", str(self.work / "state.json")],
-                    self.log, cwd=self.project, env=self.env)
-        resources = json.loads((self.work / "state.json").read_text())["deployment"].get("resources") or []
+        """Resources in the stack's state, and the state file's size in bytes (the file backend's checkpoint)."""
         (state_file,) = Path(self.env["PULUMI_BACKEND_URL"].removeprefix("file://")).rglob(f"{STACK}.json")
+        resources = json.loads(state_file.read_text())["checkpoint"]["latest"].get("resources") or []
         return len(resources), state_file.stat().st_size
 
     def wait_for_namespaces_gone(self) -> None:
@@ -122,9 +125,12 @@ class Engine:
             time.sleep(2)
         raise measure.BenchmarkError("namespaces still terminating 5 minutes after the destroy")
 
-    def measure_size(self, count: int) -> SizeResult:
+    def new_stack(self, count: int) -> None:
         self.write_stack(count, "Before")
         measure.run(["pulumi", "stack", "init", STACK, "--non-interactive"], self.log, cwd=self.project, env=self.env)
+
+    def measure_size(self, count: int) -> SizeResult:
+        self.new_stack(count)
         steps = {"preview": self.pulumi("preview")}
         steps["first up"] = self.pulumi("up", "--yes")
         resources, state_bytes = self.state()
@@ -132,22 +138,19 @@ class Engine:
         self.write_stack(count, "After")
         steps["one-instance change"] = self.pulumi("up", "--yes")
         steps["destroy"] = self.pulumi("destroy", "--yes")
-        measure.run(["pulumi", "stack", "rm", STACK, "--yes", "--non-interactive"], self.log, cwd=self.project,
-                    env=self.env)
+        self.run("stack", "rm", "--yes")
         self.wait_for_namespaces_gone()
         return SizeResult(count, resources, state_bytes, steps)
 
     def warm_up(self) -> None:
         """One untimed preview, so the first measured size does not pay cold caches (plugins, bytecode)."""
-        self.write_stack(1, "Before")
-        measure.run(["pulumi", "stack", "init", STACK, "--non-interactive"], self.log, cwd=self.project, env=self.env)
-        self.pulumi("preview")
-        measure.run(["pulumi", "stack", "rm", STACK, "--yes", "--non-interactive"], self.log, cwd=self.project,
-                    env=self.env)
+        self.new_stack(1)
+        self.run("preview")
+        self.run("stack", "rm", "--yes")
 
 
 def benchmark(sizes: Sequence[int], engine_env: Mapping[str, str]) -> list[SizeResult]:
-    """Measure each size; the scratch directory (commands.log, the state) is kept when a command fails."""
+    """Measure each size; the scratch directory (its commands.log) is kept when a command fails."""
     scratch = Path(tempfile.mkdtemp(prefix="openedx-engine-bench-"))
     engine = Engine(scratch, engine_env)
     try:

@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ from tests.e2e import kit
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STACK = "e2e"
+# What the tests look for on the cluster, named here once (independently of the program's own constants).
+SETTINGS_LABEL = "app.openedx.org/settings=true"
+SERVICES_CREDENTIALS = "openedx-services-credentials"
 # Seconds a command may take: everything here takes seconds, but a Release that never becomes ready makes Helm
 # wait for its whole timeout (an hour for the application), so a stuck run is stopped and reported instead.
 COMMAND_TIMEOUT = int(os.environ.get("OPENEDX_E2E_TIMEOUT", "600"))
@@ -32,6 +36,11 @@ DURATIONS: dict[str, float] = {}  # what the steps took, printed at the end of t
 KEPT: list[Path] = []  # clusters left running (OPENEDX_E2E_KEEP=1)
 CONDITIONS = ("custom-columns=KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name,"
               "CONDITIONS:.status.conditions[*].type,REASONS:.status.conditions[*].reason")
+
+
+def timestamp(value: str) -> datetime:
+    """A Kubernetes or Helm time stamp."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @dataclass

@@ -15,7 +15,6 @@ import json
 import re
 import shutil
 import time
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import pytest
 import yaml
 
 from components.charts import APP_CHART, LIBRARY_CHART, NAMESPACE_CHART, PROJECT_DIR, SERVICES_CHART, package
-from tests.e2e.conftest import STACK, Cluster, Completed
+from tests.e2e.conftest import SERVICES_CREDENTIALS, SETTINGS_LABEL, STACK, Cluster, Completed, timestamp
 from tests.test_bad_configs import END_TO_END_CASE, expectations
 
 NAMESPACES = {"demo": "openedx-demo", "sandbox": "openedx-sandbox"}
@@ -33,13 +32,7 @@ RELEASES = ("openedx-namespace", "openedx-services", "openedx")
 # The application's Deployments (the `mfe` plugin adds the micro-frontends) and the data services' StatefulSets.
 DEPLOYMENTS = {"lms", "lms-worker", "cms", "cms-worker", "caddy", "mfe"}
 STATEFULSETS = {"mysql", "mongodb", "redis", "meilisearch", "smtp"}
-SETTINGS_LABEL = "app.openedx.org/settings=true"
 ROOT_PASSWORDS = ("mysql-root-password", "mongodb-root-password")
-SERVICES_CREDENTIALS = "openedx-services-credentials"
-
-
-def timestamp(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 # --- the first `up` ------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from components.charts import PROJECT_DIR
-from tests.e2e.conftest import STACK, Cluster, Completed
+from tests.e2e.conftest import SERVICES_CREDENTIALS, SETTINGS_LABEL, STACK, Cluster, Completed, timestamp
 
 STACK_FILE = PROJECT_DIR / "stacks" / f"Pulumi.{STACK}.yaml"
 NAMESPACE = {"demo": "openedx-demo", "sandbox": "openedx-sandbox", "extra": "openedx-extra"}
@@ -32,8 +32,6 @@ EXTRA = {"name": "extra", "lmsHost": "extra.e2e.openedx.test", "plugins": ["mfe"
 KINDS = ("deployments,statefulsets,replicasets,pods,jobs,services,configmaps,secrets,persistentvolumeclaims,"
          "horizontalpodautoscalers,poddisruptionbudgets,networkpolicies,serviceaccounts,resourcequotas,limitranges,"
          "ingresses,cronjobs,roles,rolebindings")
-SETTINGS_LABEL = "app.openedx.org/settings=true"
-SERVICES_CREDENTIALS = "openedx-services-credentials"
 APPLICATION = ("lms", "lms-worker", "cms", "cms-worker")
 # The image tag the kit's KWOK fails every init Job pod of (tests/e2e/kwok-init-exits-1.yaml).
 FAILING_TAG = "e2e-init-exits-1"
@@ -144,10 +142,6 @@ def summary(done: Completed) -> dict[str, int]:
     """The counts of the `Resources:` summary `pulumi up` ends with (created, updated, deleted, unchanged, …)."""
     block = done.output[done.output.rindex("Resources:"):]
     return {word: int(count) for count, word in re.findall(r"^\s*[+~\-]*\s*(\d+) (\w+)", block, re.MULTILINE)}
-
-
-def timestamp(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @pytest.fixture(scope="module")
