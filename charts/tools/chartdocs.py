@@ -128,7 +128,21 @@ CONSTRAINTS: dict[str, Schema] = {
             },
         }
     },
+    "init.once": {
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "service", "args"],
+            "properties": {
+                "name": {"type": "string", "pattern": DNS_LABEL, "maxLength": 58},
+                "service": SERVICE_VARIANT,
+                "args": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                "env": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
     "init.backoffLimit": AT_LEAST_0,
+    "global.maintenance.retryAfterSeconds": AT_LEAST_1,
     "activeDeadlineSeconds": AT_LEAST_1,
     "cronJobs": {
         "items": {

@@ -328,5 +328,5 @@ def test_extra_objects_are_rendered_with_the_release() -> None:
         ]
     }
     render_ = template("openedx", extra=extra)
-    assert render_.names("ConfigMap") == {"extra-demo"}
+    assert render_.names("ConfigMap") == {"extra-demo", "openedx-init"}
     assert render_.names("ServiceAccount") == {"extra-account"}

@@ -63,8 +63,8 @@ def test_images_are_tutors(tutor_reference: TutorReference, name: str) -> None:
 
 def test_every_openedx_pod_runs_the_openedx_image() -> None:
     pods = openedx_pods(openedx(PRODUCTION))
-    # web, workers, six init tasks, three enabled CronJobs
-    assert len(pods) == 4 + 6 + 3
+    # web, workers, six init tasks, three enabled CronJobs, the two templates of the operator commands
+    assert len(pods) == 4 + 6 + 3 + 2
     assert {container["image"] for _, _, container in pods} == {"registry.example.com/overhangio/openedx:22.0.3"}
 
 
@@ -178,10 +178,14 @@ def test_caddyfiles_come_from_their_secret_keys(name: str, key: str) -> None:
 
 
 def test_no_settings_in_config_maps_and_no_secret_created() -> None:
-    """Settings only come from the Secret the caller names (it is never created nor read elsewhere)."""
+    """Settings only come from the Secret the caller names (it is never created nor read elsewhere); the one
+    ConfigMap records what the init tasks last ran with."""
     for variant in (DEFAULT, PRODUCTION):
         render_ = openedx(variant)
-        assert not render_.of_kind("ConfigMap", "Secret")
+        assert not render_.of_kind("Secret")
+        (init_record,) = render_.of_kind("ConfigMap")
+        assert init_record["metadata"]["name"] == "openedx-init"
+        assert set(init_record["data"]) == {"key", "once", "settingsSecret", "image"}
         for _, spec in workloads(render_):
             assert not [volume for volume in spec.get("volumes", []) if "configMap" in volume]
 
@@ -463,11 +467,14 @@ def test_init_task_service_is_checked() -> None:
 # --- CronJobs --------------------------------------------------------------------------------------------
 
 
+def scheduled(render_: Render) -> list[Doc]:
+    """The CronJobs that run on a schedule (not the suspended templates of the operator commands)."""
+    return [job for job in render_.of_kind("CronJob") if not job["spec"].get("suspend")]
+
+
 def test_default_cron_jobs_run_the_scheduled_management_commands() -> None:
     render_ = openedx()
-    commands = {
-        job["metadata"]["name"]: main_container(pod_spec(job) or {})["args"] for job in render_.of_kind("CronJob")
-    }
+    commands = {job["metadata"]["name"]: main_container(pod_spec(job) or {})["args"] for job in scheduled(render_)}
     assert commands == {
         "send-recurring-nudge": ["./manage.py", "lms", "send_recurring_nudge", "lms.example.com"],
         "send-upgrade-reminder": ["./manage.py", "lms", "send_upgrade_reminder", "lms.example.com"],
@@ -481,7 +488,7 @@ def test_default_cron_jobs_run_the_scheduled_management_commands() -> None:
 
 @pytest.mark.parametrize("variant", [DEFAULT, PRODUCTION])
 def test_cron_jobs_never_overlap_and_are_bounded(variant: str) -> None:
-    jobs = openedx(variant).of_kind("CronJob")
+    jobs = scheduled(openedx(variant))
     assert jobs
     for job in jobs:
         spec = job["spec"]
@@ -497,7 +504,8 @@ def test_cron_jobs_never_overlap_and_are_bounded(variant: str) -> None:
 
 def test_cron_jobs_can_be_disabled_and_run_in_either_variant() -> None:
     render_ = openedx(PRODUCTION)
-    assert render_.names("CronJob") == {"send-recurring-nudge", "send-email-digest-daily", "reindex-courses"}
+    assert {job["metadata"]["name"] for job in scheduled(render_)} == {
+        "send-recurring-nudge", "send-email-digest-daily", "reindex-courses"}
     reindex = render_.get("CronJob", "reindex-courses")
     pod = pod_spec(reindex)
     assert pod is not None

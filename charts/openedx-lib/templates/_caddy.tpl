@@ -4,7 +4,7 @@ built on caddy). Both images run as root by default and their caddy binary carri
 capability cap_net_bind_service=+ep: with every capability dropped the kernel refuses to exec it. So
 they run as UID/GID 1000 with NET_BIND_SERVICE added back (the one capability the restricted profile
 allows), a read-only root filesystem, and emptyDirs for caddy's /data and /config (XDG dirs: autosave,
-locks) and /tmp. The Caddyfile comes from the settings Secret.
+locks) and /tmp. The Caddyfile comes from the settings Secret (the router's maintenance page: a ConfigMap).
 */}}
 
 {{/*
@@ -12,6 +12,7 @@ openedx-lib.caddy.deployment: the Deployment of a caddy-based component.
   name        object and container name (caddy | mfe)
   component   app.kubernetes.io/component
   secretKey   key of its Caddyfile in the settings Secret
+  configMap   a ConfigMap whose key Caddyfile replaces it (optional: the router's maintenance page)
   port        container port (named "http")
   env         container env list (optional)
   probes      {startupProbe|readinessProbe|livenessProbe: {probe, handler}}
@@ -82,7 +83,14 @@ spec:
             - name: tmp
               mountPath: /tmp
       volumes:
+        {{- if .configMap }}
+        - name: caddyfile
+          configMap:
+            name: {{ .configMap }}
+            defaultMode: 292
+        {{- else }}
         {{- include "openedx-lib.settings.secretVolume" (dict "name" "caddyfile" "items" (dict .secretKey "Caddyfile") "context" $ctx) | nindent 8 }}
+        {{- end }}
         - name: caddy-data
           emptyDir: {}
         - name: caddy-config

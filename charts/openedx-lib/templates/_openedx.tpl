@@ -249,7 +249,7 @@ Usage: {{ include "openedx-lib.openedx.deployment" (dict "variant" "lms" "role" 
 {{- define "openedx-lib.openedx.deployment" -}}
 {{- $ctx := .context -}}
 {{- $web := eq .role "web" -}}
-{{- $v := ternary $ctx.Values.web $ctx.Values.worker $web -}}
+{{- $v := include "openedx-lib.maintenance.scaled" (dict "values" (ternary $ctx.Values.web $ctx.Values.worker $web) "context" $ctx) | fromYaml -}}
 {{- $name := include "openedx-lib.openedx.name" . -}}
 {{- $path := printf "%s.%s" .variant .role -}}
 {{- $args := list -}}

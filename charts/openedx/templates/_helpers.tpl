@@ -66,3 +66,14 @@ Usage: {{ include "openedx.init.jobName" (dict "index" 0 "task" $task) }}
 {{- $key := include "openedx-lib.names.dnsLabel" (dict "value" .task.key "max" 45) -}}
 {{- printf "init-%02d-%s-%s" (int .index) .task.service $key | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+
+{{/*
+openedx.init.key: what the init tasks depend on, hashed: the settings Secret's name (it changes with
+their content), the openedx image, the task list and init.revision. The tasks run again only when it
+changes.
+Usage: {{ include "openedx.init.key" $ }}
+*/}}
+{{- define "openedx.init.key" -}}
+{{- $image := include "openedx-lib.images.image" (dict "image" .Values.global.openedxImage "context" .) -}}
+{{- dict "settings" (include "openedx-lib.settings.secretName" .) "image" $image "tasks" .Values.init.tasks "revision" .Values.init.revision | toJson | sha256sum | trunc 16 -}}
+{{- end -}}
