@@ -80,6 +80,22 @@ Cache = InCluster | ManagedCache
 
 
 @dataclass(frozen=True)
+class SmtpCredentials:
+    """SMTP credentials a cloud issues to one instance (Amazon SES): its relay, login and password."""
+
+    host: str
+    username: pulumi.Output[str]
+    password: pulumi.Output[str]
+    """Secret. Reaches only the instance's settings Secret."""
+
+
+class MailFactory(Protocol):
+    """Creates an instance's SMTP credentials for a domain verified with the cloud's mail service."""
+
+    def __call__(self, instance: str, domain: str, parent: pulumi.Resource) -> SmtpCredentials: ...
+
+
+@dataclass(frozen=True)
 class S3Bucket:
     """Amazon S3 or an S3-compatible service, reached with the pod's workload identity."""
 
@@ -152,6 +168,11 @@ class Infrastructure:
     egress: tuple[Egress, ...] = ()
     """What instance pods may reach beyond DNS, HTTPS and SMTP: the managed data services' addresses, a
     metadata server workload identity needs. Becomes the instances' egress NetworkPolicy."""
+    mail: MailFactory | None = None
+    """The cloud's mail service (`email.ses`); None: the stack's relays only."""
+    kubeconfig: pulumi.Input[str] | None = None
+    """The kubeconfig of a cluster the adapter built: its users run a credential plugin (no token in it), so it is
+    a stack output the operator commands use. None: the operator's own kubeconfig (`cloud: local`)."""
 
     def storage_class_for(self, production: bool) -> str | None:
         return (self.retain_storage_class or self.storage_class) if production else self.storage_class

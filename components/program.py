@@ -67,6 +67,15 @@ def deploy_instances(stack: StackSettings, infrastructure: Infrastructure, routi
     return deployed
 
 
+def kubernetes_access(settings: StackSettings, infrastructure: Infrastructure) -> dict[str, pulumi.Input[str]]:
+    """How the operator commands reach the cluster: the kubeconfig of a cluster the program built (no credential in
+    it), or the kubeconfig path and context a `local` stack names (empty: the operator's default)."""
+    if infrastructure.kubeconfig is not None:
+        return {"kubeconfig": infrastructure.kubeconfig, "kubeconfigPath": "", "context": ""}
+    local = settings.local
+    return {"kubeconfig": "", "kubeconfigPath": local.kubeconfig or "", "context": local.context or ""}
+
+
 def main() -> None:
     settings = load_settings()
     try:
@@ -77,6 +86,12 @@ def main() -> None:
     instances = deploy_instances(settings, infrastructure, platform.routing)
     pulumi.export("cloud", settings.cloud)
     pulumi.export("environment", settings.environment)
+    pulumi.export("kubernetes", kubernetes_access(settings, infrastructure))
     pulumi.export("instances", {
         i.instance_name: {"namespace": i.namespace, "lmsUrl": i.lms_url, "studioUrl": i.studio_url} for i in instances
     })
+    admins = {s.name: s.admin.username for s in settings.instances if s.admin is not None}
+    if admins:
+        # Secret as a whole: `pulumi stack output admins --show-secrets` shows the passwords.
+        pulumi.export("admins", {i.instance_name: {"username": admins[i.instance_name], "password": i.admin_password}
+                                 for i in instances if i.instance_name in admins})

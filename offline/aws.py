@@ -47,6 +47,9 @@ def outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     elif typ == "aws:elasticache/replicationGroup:ReplicationGroup":
         group = inputs.get("replicationGroupId", name)
         outputs["primaryEndpointAddress"] = f"master.{group}.{short[:6]}.euw1.cache.amazonaws.com"
+    elif typ == "aws:iam/accessKey:AccessKey":
+        # Shaped like AWS's: an access key id, and the SES SMTP password derived from its secret.
+        outputs |= {"id": f"AKIA{short.upper()[:12]}MOCK", "sesSmtpPasswordV4": f"B{short}+mock/SES={short[::-1]}"}
     elif typ == "aws:s3/bucket:Bucket":
         bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}{short}"
         outputs |= {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "id": bucket}

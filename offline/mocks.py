@@ -105,6 +105,9 @@ class OfflineMocks(pulumi_mocks.Mocks):
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{aws.MOCK_REGION}{zone}" for zone in "abc"]
             return {"names": names, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)], "id": aws.MOCK_REGION}, []
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": aws.MOCK_ACCOUNT, "arn": f"arn:aws:iam::{aws.MOCK_ACCOUNT}:user/mock",
+                    "userId": "AIDAMOCK", "id": aws.MOCK_ACCOUNT}, []
         for cloud_call in (gcp.call, azure.call):
             result = cloud_call(args.token, dict(args.args))
             if result is not None:

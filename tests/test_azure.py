@@ -87,7 +87,8 @@ def test_kubeconfig_uses_kubelogin_with_the_cluster_ca_and_no_credentials() -> N
 
 
 def _azure_stack(**azure: Any) -> dict[str, Any]:
-    return {"cloud": "azure", "environment": "production", "platform": {"tls": {"issuer": "none"}},
+    return {"cloud": "azure", "environment": "production",
+            "platform": {"tls": {"issuer": "none"}, "email": {"host": "smtp.example.com"}},
             "azure": {"apiAuthorizedCidrs": ["203.0.113.0/24"], **azure},
             "instances": [{"name": "demo", "lmsHost": "learn.example.com"}]}
 

@@ -141,7 +141,9 @@ def test_namespaces_enforce_the_restricted_pod_security_level(two) -> None:
 
 
 def test_production_keeps_an_instance_data_when_it_is_removed(evaluate_stack) -> None:
-    recording = evaluate_stack(config={**TWO, "openedx:environment": "production"})
+    recording = evaluate_stack(config={**TWO, "openedx:environment": "production",
+                                       "openedx:platform": {**BASE["openedx:platform"],
+                                                            "email": {"host": "smtp.example.com"}}})
     for ns in of_type(recording, "kubernetes:core/v1:Namespace"):
         assert ns.retain_on_delete and not ns.protect
     # The passwords that open the kept volumes stay with them, in the Secret the foundation Release guards.
@@ -201,3 +203,20 @@ def test_stack_outputs_give_urls_and_namespaces(two) -> None:
         "beta": {"lmsUrl": "https://learn.beta.org", "studioUrl": "https://studio.learn.beta.org",
                  "namespace": "openedx-beta"},
     }
+
+
+def test_a_local_stack_tells_the_operator_commands_to_use_its_kubeconfig(two) -> None:
+    assert two.stack_outputs["kubernetes"] == {"kubeconfig": "", "kubeconfigPath": "", "context": ""}
+
+
+@pytest.mark.parametrize("stack_file", ["aws-dev", "gcp-dev", "azure-dev"])
+def test_a_built_cluster_gives_the_operator_commands_its_kubeconfig_without_a_credential(
+        stack_file: str, example_stacks) -> None:
+    from offline.evaluation import PROJECT_DIR
+
+    recording = example_stacks[PROJECT_DIR / f"stacks/Pulumi.{stack_file}.yaml"].recording
+    output = recording.stack_outputs["kubernetes"]
+    provider = next(r for r in recording.resources.values() if r.type == "pulumi:providers:kubernetes")
+    assert output["kubeconfig"] == inputs(provider)["kubeconfig"]
+    (user,) = json.loads(output["kubeconfig"])["users"]
+    assert set(user["user"]) == {"exec"}  # a credential plugin: no token, no client key

@@ -229,7 +229,7 @@ def test_defaults_are_applied_in_code() -> None:
     assert demo.studio_host == "studio.learn.example.com"
     assert demo.apps_host == "apps.learn.example.com"
     assert demo.plugins == ("forum", "mfe")
-    assert demo.email == "contact@learn.example.com"
+    assert demo.contact == "contact@learn.example.com"
 
 
 def test_an_empty_stack_is_valid() -> None:

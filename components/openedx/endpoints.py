@@ -24,11 +24,13 @@ from components.infrastructure import (
     ManagedEndpoint,
     ManagedMongodb,
     S3Bucket,
+    SmtpCredentials,
     StorageService,
 )
 from components.openedx import tutor_instance as ti
 from components.openedx.secrets import GeneratedSecrets
 from components.provisioning import database_name, user_name
+from components.settings.email import EmailSettings
 from components.settings.instance import Image, InstanceSettings
 
 APP_VALUES = "charts/openedx/values.yaml"
@@ -44,11 +46,45 @@ def managed_cache(infrastructure: Infrastructure, instance: str, parent: pulumi.
     return None
 
 
-def in_cluster_services(infrastructure: Infrastructure) -> frozenset[str]:
-    """The services the instance runs itself: those the infrastructure does not provide, plus search and mail."""
+def in_cluster_services(infrastructure: Infrastructure, email: EmailSettings | None) -> frozenset[str]:
+    """The services the instance runs itself: those the infrastructure does not provide, search, and the mail
+    relay unless the instance sends through one of the stack's (`email`)."""
     managed = {"mysql": infrastructure.mysql, "mongodb": infrastructure.mongodb, "redis": infrastructure.redis}
     return frozenset({name for name, service in managed.items() if isinstance(service, InCluster)}
-                     | {"meilisearch", "smtp"})
+                     | {"meilisearch"} | ({"smtp"} if email is None else set()))
+
+
+def mail_credentials(infrastructure: Infrastructure, email: EmailSettings | None, instance: str,
+                     parent: pulumi.Resource) -> SmtpCredentials | None:
+    """The instance's own credentials of the cloud's mail service, created under `parent` (`email.ses`)."""
+    if email is None or email.ses is None:
+        return None
+    if infrastructure.mail is None:
+        raise ValueError("email.ses: this cloud has no mail service the program can issue credentials for")
+    return infrastructure.mail(instance, email.ses.domain, parent)
+
+
+def smtp_endpoint(email: EmailSettings | None, mail: SmtpCredentials | None, contact: str, s: Mapping[str, Any]
+                  ) -> ti.SmtpEndpoint:
+    """The relay the instance sends through: the stack's (or the cloud's mail service), else its own in-cluster one."""
+    if email is None:
+        return ti.SmtpEndpoint("smtp", 8025)
+    password = email.password.get_secret_value() if email.password is not None else ""
+    return ti.SmtpEndpoint(
+        host=mail.host if mail is not None else email.host or "",
+        port=email.effective_port,
+        username=s["smtp_username"] if mail is not None else email.username or "",
+        password=s["smtp_password"] if mail is not None else password,
+        use_tls=email.tls == "starttls",
+        use_ssl=email.tls == "ssl",
+        default_from=email.from_address(contact),
+    )
+
+
+def _mail_inputs(mail: SmtpCredentials | None) -> dict[str, pulumi.Input[str]]:
+    if mail is None:
+        return {"smtp_username": "", "smtp_password": ""}
+    return {"smtp_username": mail.username, "smtp_password": mail.password}
 
 
 def services_credentials(secrets: GeneratedSecrets, services: frozenset[str]) -> dict[str, pulumi.Output[str]]:
@@ -143,10 +179,13 @@ def tutor_instance(
     secrets: GeneratedSecrets,
     storage: InstanceStorage | None,
     cache: CacheEndpoint | None,
+    email: EmailSettings | None,
+    mail: SmtpCredentials | None,
 ) -> pulumi.Output[ti.TutorInstance]:
     """Every value Tutor needs, resolved: the instance's settings, its data services and its generated secrets.
 
-    `cache` is the instance's managed Redis (None: its own in-cluster one)."""
+    `cache` is the instance's managed Redis (None: its own in-cluster one); `email` the relay it sends through
+    (None: its own in-cluster one), `mail` the credentials the cloud issued for it."""
     scheme = "https" if instance.https else "http"
 
     def build(s: dict[str, Any]) -> ti.TutorInstance:
@@ -157,7 +196,7 @@ def tutor_instance(
             mfe_host=instance.apps_host,
             https=instance.https,
             platform_name=instance.platform_name,
-            contact_email=instance.email,
+            contact_email=instance.contact,
             language_code=instance.language,
             openedx_image=_image(instance.images.openedx, pinned_image(APP_VALUES, "global", "openedxImage")),
             mfe_image=_image(instance.images.mfe, pinned_image(MFE_VALUES, "image")),
@@ -171,7 +210,7 @@ def tutor_instance(
                 master_key=s["meilisearch_master_key"],
                 api_key_uid=s["meilisearch_api_key_uid"],
             ),
-            smtp=ti.SmtpEndpoint("smtp", 8025),
+            smtp=smtp_endpoint(email, mail, instance.contact, s),
             secrets=ti.InstanceSecrets(
                 secret_key=s["secret_key"],
                 jwt_rsa_private_key=s["jwt_rsa_private_key"],
@@ -182,12 +221,14 @@ def tutor_instance(
             extra_config=dict(instance.tutor_config),
         )
 
-    # Root passwords are not among the inputs: Tutor never sees them.
-    wanted = {f.name for f in dataclasses.fields(GeneratedSecrets)} - {"mysql_root_password", "mongodb_root_password"}
+    # Root and admin passwords are not among the inputs: Tutor never sees them.
+    wanted = {f.name for f in dataclasses.fields(GeneratedSecrets)} - {"mysql_root_password", "mongodb_root_password",
+                                                                       "admin_password"}
     return pulumi.Output.all(
         **{name: getattr(secrets, name) for name in sorted(wanted)},
         **_server_inputs("mysql", infrastructure.mysql),
         **_server_inputs("mongodb", infrastructure.mongodb),
         **_storage_inputs(storage),
         **_cache_inputs(cache),
+        **_mail_inputs(mail),
     ).apply(build)

@@ -23,7 +23,6 @@ from components.provisioning import SharedServers
 from components.settings.instance import InstanceSettings
 from components.settings.stack import StackSettings
 
-APP_RELEASE_TIMEOUT = 3600  # seconds: a first edx-platform migration takes tens of minutes (per hook)
 SERVICES_RELEASE_TIMEOUT = 900
 RELEASE_HISTORY = 10
 
@@ -66,7 +65,8 @@ class Instance(pulumi.ComponentResource):
         ns = namespace.metadata.name
         generated = secrets.generate(name, self)
         infrastructure = args.infrastructure
-        in_cluster = endpoints.in_cluster_services(infrastructure)
+        email = instance.email or stack.platform.email
+        in_cluster = endpoints.in_cluster_services(infrastructure, email)
         storage = None if infrastructure.object_storage is None else infrastructure.object_storage(
             name, values.namespace_name(instance), values.SERVICE_ACCOUNT, list(instance.public_hosts.values()), self)
         media_volume = storage is None
@@ -76,7 +76,7 @@ class Instance(pulumi.ComponentResource):
             f"{name}-foundation", NAMESPACE_CHART, ns,
             pulumi.Output.from_input(storage.service_account_annotations if storage else {}).apply(
                 lambda annotations: values.namespace_values(
-                    instance, args.routing, annotations, infrastructure.egress)),
+                    instance, args.routing, annotations, infrastructure.egress, email)),
             child, depends_on=[namespace],
         )
         data_services: list[pulumi.Resource] = [foundation]
@@ -102,7 +102,9 @@ class Instance(pulumi.ComponentResource):
                 child, depends_on=[foundation, credentials], timeout=SERVICES_RELEASE_TIMEOUT,
             ))
 
-        rendered = endpoints.tutor_instance(instance, infrastructure, generated, storage, cache).apply(render_settings)
+        mail = endpoints.mail_credentials(infrastructure, email, name, self)
+        rendered = endpoints.tutor_instance(instance, infrastructure, generated, storage, cache, email, mail).apply(
+            render_settings)
         settings_secret = k8s.core.v1.Secret(
             f"{name}-settings",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -115,6 +117,18 @@ class Instance(pulumi.ComponentResource):
             # A new name per content: keep the previous Secret so a Helm rollback finds the settings it names.
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
         )
+        first_install: list[pulumi.Resource] = []
+        self.admin_password: pulumi.Output[str] | None = None
+        if instance.admin is not None:
+            # Read by the first-install Job that creates the admin; the password is a secret output of the stack.
+            first_install.append(k8s.core.v1.Secret(
+                f"{name}-admin",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=values.ADMIN_SECRET, namespace=ns, labels=values.instance_labels(instance)),
+                string_data={values.ADMIN_PASSWORD_KEY: generated.admin_password},
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[foundation])),
+            ))
+            self.admin_password = generated.admin_password
         app_values = pulumi.Output.all(
             secret_name=settings_secret.metadata.name,
             tasks=pulumi.Output.unsecret(rendered.apply(values.init_task_refs)),
@@ -122,8 +136,8 @@ class Instance(pulumi.ComponentResource):
                                          media_volume))
         self.application = self._release(
             f"{name}-openedx", APP_CHART, ns, app_values, child,
-            depends_on=[*data_services, settings_secret, *args.routing.depends_on, *args.after],
-            timeout=APP_RELEASE_TIMEOUT,
+            depends_on=[*data_services, settings_secret, *first_install, *args.routing.depends_on, *args.after],
+            timeout=instance.release_timeout_seconds,
         )
 
         self.namespace = ns

@@ -37,6 +37,8 @@ class GeneratedSecrets:
     mysql_root_password: pulumi.Output[str]
     """Root of the instance's own in-cluster MySQL: used by that server only, never given to Tutor."""
     mongodb_root_password: pulumi.Output[str]
+    admin_password: pulumi.Output[str]
+    """Of the superuser created on the first install (`admin`): a stack secret output, never given to Tutor."""
 
 
 def derive(master: str, label: str, length: int, alphabet: str = _ALPHABET) -> str:
@@ -79,4 +81,5 @@ def generate(name: str, parent: pulumi.Resource) -> GeneratedSecrets:
         mongodb_password=secret("mongodb-password"),
         mysql_root_password=secret("mysql-root-password"),
         mongodb_root_password=secret("mongodb-root-password"),
+        admin_password=secret("admin-password", 24),
     )

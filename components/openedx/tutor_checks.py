@@ -30,6 +30,7 @@ from components.openedx.tutor_instance import (
     TutorInstance,
 )
 from components.settings.instance import InstanceSettings
+from components.settings.model import CREDENTIAL
 
 # --- keys the program owns ----------------------------------------------------------------------------------------
 
@@ -87,12 +88,12 @@ OWNED_KEYS: Mapping[str, str] = MappingProxyType(
         "MEILISEARCH_MASTER_KEY": _GENERATED,
         "MEILISEARCH_API_KEY_UID": _GENERATED,
         "MEILISEARCH_API_KEY": _GENERATED,
-        "SMTP_HOST": _INFRA,
-        "SMTP_PORT": _INFRA,
-        "SMTP_USERNAME": _INFRA,
-        "SMTP_PASSWORD": _INFRA,
-        "SMTP_USE_TLS": _INFRA,
-        "SMTP_USE_SSL": _INFRA,
+        "SMTP_HOST": _use("email"),
+        "SMTP_PORT": _use("email"),
+        "SMTP_USERNAME": _use("email"),
+        "SMTP_PASSWORD": _use("email"),
+        "SMTP_USE_TLS": _use("email"),
+        "SMTP_USE_SSL": _use("email"),
         "OPENEDX_SECRET_KEY": _GENERATED,
         "JWT_COMMON_SECRET_KEY": _GENERATED,
         "JWT_RSA_PRIVATE_KEY": _GENERATED,
@@ -113,9 +114,6 @@ def owned_key_problem(key: str) -> str:
 # --- validation ---------------------------------------------------------------------------------------------------
 
 _ALNUM = re.compile(r"[A-Za-z0-9]+")
-# Credentials issued by others (SMTP, S3 static keys) may hold base64/URL-safe punctuation; never a quote,
-# backslash, brace (Jinja), "$" or backtick (shell), whitespace or control character.
-_CREDENTIAL = re.compile(r"[A-Za-z0-9!#%&()*+,./:;<=>?@\[\]^_|~=-]+")
 # Plain text lands in double-quoted YAML and Python strings: no quote, backslash, brace or control character.
 _UNSAFE_TEXT = re.compile(r'["\\{}\x00-\x1f\x7f]')
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
@@ -138,7 +136,7 @@ def _secret(value: Any) -> str | None:
 
 
 def _credential(value: Any) -> str | None:
-    if not isinstance(value, str) or not _CREDENTIAL.fullmatch(value):
+    if not isinstance(value, str) or not CREDENTIAL.fullmatch(value):
         return "must be non-empty, without quotes, backslashes, braces, '$', '`' or whitespace"
     return None
 
@@ -169,7 +167,7 @@ _certificate = _matching(_CERTIFICATES, "PEM certificates")
 _bucket = _matching(re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]"), "a bucket name")
 _container = _matching(re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]"), "an Azure container name")
 _account_name = _matching(re.compile(r"[a-z0-9]{3,24}"), "an Azure storage account name")
-_email = _matching(re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+"), "a service account e-mail")
+_email = _matching(re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+"), "an e-mail address")
 
 
 def _optional(check: Check) -> Check:
@@ -276,6 +274,7 @@ def _service_checks(
         ("smtp.password", smtp.password, _optional_credential),
         ("smtp.use_tls", smtp.use_tls, _flag),
         ("smtp.use_ssl", smtp.use_ssl, _flag),
+        ("smtp.default_from", smtp.default_from, _optional(_email)),
     ]
 
 
@@ -340,7 +339,7 @@ def settings_problems(instance: InstanceSettings) -> Iterator[tuple[str, str]]:
                                                             ("mfe", instance.images.mfe)) if image is not None}
     checks: list[tuple[str, Any, Check]] = [
         ("platformName", instance.platform_name, _required_text),
-        ("contactEmail", instance.email, _required_text),
+        ("contactEmail", instance.contact, _required_text),
         *((f"{key}.repository", f"{image.repository}:{image.tag}", _image) for key, image in images.items()),
     ]
     yield from ((key, problem) for key, value, check in checks if (problem := check(value)))

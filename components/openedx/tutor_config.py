@@ -131,6 +131,7 @@ def _smtp(smtp: SmtpEndpoint) -> dict[str, Any]:
         "SMTP_PASSWORD": smtp.password,
         "SMTP_USE_TLS": smtp.use_tls,
         "SMTP_USE_SSL": smtp.use_ssl,
+        tutor_plugin.EMAIL_FROM: smtp.default_from,
     }
 
 

@@ -63,8 +63,9 @@ class SmtpEndpoint:
     port: int
     username: str = ""
     password: str = ""
-    use_tls: bool = False
-    use_ssl: bool = False
+    use_tls: bool = False  # STARTTLS
+    use_ssl: bool = False  # TLS from the first byte
+    default_from: str = ""  # the From address of the platform's mail; empty: Tutor's (CONTACT_EMAIL)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ REDIS_TLS = "KUBERNETES_REDIS_TLS"
 REDIS_CA_CERTIFICATE = "KUBERNETES_REDIS_CA_CERTIFICATE"
 REDIS_SINGLE_DATABASE = "KUBERNETES_REDIS_SINGLE_DATABASE"
 MEILISEARCH_UPSTREAM = "KUBERNETES_MEILISEARCH_UPSTREAM"
+EMAIL_FROM = "KUBERNETES_EMAIL_FROM"  # "" (Tutor's: CONTACT_EMAIL) or the From address of the platform's mail
 
 FLAGS = (S3_WORKLOAD_IDENTITY, MYSQL_TLS, REDIS_TLS, REDIS_SINGLE_DATABASE)
 CONFIG_KEYS: tuple[str, ...] = (
@@ -61,6 +62,7 @@ CONFIG_KEYS: tuple[str, ...] = (
     REDIS_CA_CERTIFICATE,
     REDIS_SINGLE_DATABASE,
     MEILISEARCH_UPSTREAM,
+    EMAIL_FROM,
 )
 
 DEFAULTS: Mapping[str, Any] = MappingProxyType(
@@ -233,6 +235,15 @@ OPENEDX_LEARNING["MEDIA"] = {
         "location": OPENEDX_LEARNING["MEDIA"]["OPTIONS"]["location"].lstrip("/"),
     },
 }
+{%- endif %}
+{%- if KUBERNETES_EMAIL_FROM %}
+
+# The platform's mail leaves from the relay's own sender address (a relay refuses other senders); Tutor sends
+# from CONTACT_EMAIL, which stays the address shown to learners.
+DEFAULT_FROM_EMAIL = "{{ KUBERNETES_EMAIL_FROM }}"
+BULK_EMAIL_DEFAULT_FROM_EMAIL = DEFAULT_FROM_EMAIL
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+API_ACCESS_FROM_EMAIL = DEFAULT_FROM_EMAIL
 {%- endif %}
 # --- end of openedx-k8s ---"""
 

@@ -6,9 +6,11 @@ from typing import Any
 
 from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART, chart_digest
 from components.infrastructure import Egress
+from components.openedx import commands
 from components.openedx.tutor import RenderedSettings
 from components.platform import Routing
-from components.settings.instance import FixedWorkload, Image, InstanceSettings, Workload
+from components.settings.email import EmailSettings
+from components.settings.instance import FixedWorkload, Image, InstanceSettings, Workload, tutor_versions
 from components.settings.model import Environment
 from components.settings.stack import StackSettings
 
@@ -16,6 +18,8 @@ INSTANCE_LABEL = "app.openedx.org/instance"
 SETTINGS_LABEL = "app.openedx.org/settings"
 SERVICES_CREDENTIALS = "openedx-services-credentials"
 SERVICE_ACCOUNT = "openedx"
+ADMIN_SECRET = "openedx-admin"
+ADMIN_PASSWORD_KEY = "password"
 MEDIA_CLAIM = "media"
 RELEASE_NAMES = {NAMESPACE_CHART: "openedx-namespace", SERVICES_CHART: "openedx-services", APP_CHART: "openedx"}
 
@@ -72,6 +76,7 @@ def namespace_values(
     routing: Routing,
     service_account_annotations: dict[str, Any],
     egress: tuple[Egress, ...],
+    email: EmailSettings | None,
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         "global": _global(instance),
@@ -82,6 +87,8 @@ def namespace_values(
                 "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": routing.controller_namespace}},
             },
             "extraEgress": [{"cidr": rule.cidr, "ports": list(rule.ports)} for rule in egress],
+            # Mail leaves through the stack's relay, on its port alone; the in-cluster relay needs none.
+            "external": {"smtpPorts": [email.effective_port] if email is not None else []},
             "monitoring": {
                 "enabled": routing.monitoring_namespace is not None,
                 "namespaceSelector": {
@@ -156,6 +163,33 @@ def init_task_refs(rendered: RenderedSettings) -> list[dict[str, str]]:
     return [{"service": task.service, "key": task.key} for task in rendered.init_tasks]
 
 
+def init_revision(instance: InstanceSettings) -> str:
+    """What the init tasks depend on beyond their scripts, the settings and the image: the Tutor version and the
+    instance's plugins with theirs. A new value runs them again (the chart's `init.revision`)."""
+    versions = tutor_versions()
+    return ", ".join(f"{name} {versions.get(name, '')}".strip() for name in ("tutor", *sorted(instance.plugins)))
+
+
+def _once(name: str, command: commands.Command, secret: str = "") -> dict[str, Any]:
+    env: list[dict[str, Any]] = [{"name": key, "value": value} for key, value in command.env.items()]
+    env += [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": secret_key}}}
+            for key, secret_key in command.secret_env.items()]
+    return {"name": name, "service": command.service, "args": list(command.args), "env": env}
+
+
+def once_tasks(instance: InstanceSettings) -> list[dict[str, Any]]:
+    """The instance's first-time tasks (the chart's `init.once`): its admin, with the generated password of the
+    ADMIN_SECRET Secret, and the demo course."""
+    tasks = []
+    if instance.admin is not None:
+        admin = commands.create_user(instance.admin.username, instance.admin.email, staff=True, superuser=True,
+                                     password_key=ADMIN_PASSWORD_KEY)
+        tasks.append(_once("admin", admin, ADMIN_SECRET))
+    if instance.demo_course:
+        tasks.append(_once("demo-course", commands.import_demo_course()))
+    return tasks
+
+
 def app_values(
     instance: InstanceSettings,
     stack: StackSettings,
@@ -181,8 +215,15 @@ def app_values(
                 "meilisearch": instance.meilisearch_host,
             },
             "media": {"existingClaim": MEDIA_CLAIM if media_volume else ""},
+            "maintenance": {"enabled": instance.maintenance},
         },
-        "init": {"tasks": init_tasks},
+        "init": {
+            "tasks": init_tasks,
+            "revision": init_revision(instance),
+            "once": once_tasks(instance),
+            "activeDeadlineSeconds": instance.init.deadline_seconds,
+            "backoffLimit": instance.init.backoff_limit,
+        },
         "ingress": {"enabled": True, "className": routing.ingress_class, "tls": tls},
         "lms": {
             "web": _autoscaled(workloads.lms, environment),

@@ -9,8 +9,9 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from components.settings.email import EmailSettings
 from components.settings.model import Email, HostName, InstanceName, Model, Quantity
 
 
@@ -81,6 +82,23 @@ QuotaKey = Literal[
 ]
 
 
+class InitSettings(Model):
+    """Tutor's init tasks (migrations, index creation...), run as Helm hook Jobs when what they depend on changes."""
+
+    deadline_seconds: int = Field(default=3000, ge=60, le=86400)
+    """Each task's Job is stopped after this long (a first edx-platform migration takes tens of minutes)."""
+    backoff_limit: int = Field(default=1, ge=0, le=10)
+    """Retries of a failed task."""
+
+
+class Admin(Model):
+    """A superuser created on the instance's first install; its password is generated and kept as a stack secret
+    output (`pulumi stack output admins --show-secrets`)."""
+
+    username: str = Field(pattern=r"^[\w.@+-]{1,150}$")
+    email: Email
+
+
 class InstanceSettings(Model):
     name: InstanceName
     lms_host: HostName
@@ -97,12 +115,31 @@ class InstanceSettings(Model):
     """Overrides of the namespace ResourceQuota (the chart's defaults fit every workload at its maximum)."""
     tutor_config: dict[str, Any] = Field(default_factory=dict)
     wave: int = Field(default=0, ge=0, le=100)
+    email: EmailSettings | None = None
+    """Overrides the stack's `platform.email` for this instance."""
+    init: InitSettings = InitSettings()
+    release_timeout_seconds: int = Field(default=3600, ge=60, le=86400, validate_default=True)
+    """How long `pulumi up` waits for the application Release (its init Jobs, one after the other, then its pods)."""
+    maintenance: bool = False
+    """Web and worker pods scaled to zero and a maintenance page (HTTP 503) on every host: for long migrations."""
+    admin: Admin | None = None
+    demo_course: bool = False
+    """Import Open edX's demo course on the first install."""
 
     @model_validator(mode="after")
     def _distinct_hosts(self) -> InstanceSettings:
         if self.cms_host is not None and self.cms_host == self.lms_host:
             raise ValueError(f"cmsHost must differ from lmsHost (both are {self.lms_host!r})")
         return self
+
+    @field_validator("release_timeout_seconds")
+    @classmethod
+    def _outlasts_init_jobs(cls, timeout: int, info: ValidationInfo) -> int:
+        init = info.data.get("init")
+        if isinstance(init, InitSettings) and timeout <= init.deadline_seconds:
+            raise ValueError(f"must be longer than init.deadlineSeconds ({init.deadline_seconds}): Helm waits "
+                             "for each init Job within it, and would give up on a Job still allowed to run")
+        return timeout
 
     @property
     def studio_host(self) -> str:
@@ -125,7 +162,7 @@ class InstanceSettings(Model):
         return hosts
 
     @property
-    def email(self) -> str:
+    def contact(self) -> str:
         return self.contact_email or f"contact@{self.lms_host}"
 
 
@@ -139,9 +176,16 @@ _TUTOR_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
 @functools.cache
+def tutor_versions() -> dict[str, str]:
+    """The installed Tutor's version ("tutor") and its plugins' (entry points), without importing Tutor."""
+    plugins = {ep.name: ep.dist.version if ep.dist else "" for ep in
+               importlib.metadata.entry_points(group="tutor.plugin.v1")}
+    return {"tutor": importlib.metadata.version("tutor"), **dict(sorted(plugins.items()))}
+
+
 def installed_tutor_plugins() -> tuple[str, ...]:
-    """Tutor plugins installed as packages (entry points), without importing Tutor."""
-    return tuple(sorted(ep.name for ep in importlib.metadata.entry_points(group="tutor.plugin.v1")))
+    """Tutor plugins installed as packages."""
+    return tuple(name for name in tutor_versions() if name != "tutor")
 
 
 def instance_problems(instance: InstanceSettings) -> Iterable[tuple[str, str]]:

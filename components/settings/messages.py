@@ -10,6 +10,9 @@ from pydantic import BaseModel, ValidationError
 
 from components.settings.model import NAMESPACE
 
+SECRET_KEYS = frozenset({"password"})
+"""Keys whose input an error message never repeats."""
+
 
 def describe(error: ValidationError, model: type[BaseModel], prefix: tuple[str | int, ...]) -> list[str]:
     return [_describe_one(dict(e), model, prefix) for e in error.errors(include_url=False)]
@@ -36,7 +39,7 @@ def _describe_one(err: dict[str, Any], model: type[BaseModel], prefix: tuple[str
         "dict_type",
         "model_type",
         "float_type",
-    ):
+    ) and not (loc and loc[-1] in SECRET_KEYS):
         message += f" (got {err['input']!r})"
     return f"{path}: {message}"
 

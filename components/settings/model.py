@@ -23,6 +23,10 @@ _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
+CREDENTIAL = re.compile(r"[A-Za-z0-9!#%&()*+,./:;<=>?@\[\]^_|~=-]+")
+"""What a credential issued by someone else (SMTP, S3 static keys) may hold: base64 and URL-safe punctuation, never
+a quote, backslash, brace (Tutor renders every value as Jinja), "$" or backtick (shell), whitespace or control
+character."""
 INSTANCE_NAME_MAX = 30  # leaves room for derived names (`<name>-services`, namespaces, Helm's 53-char limit)
 
 

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from components.settings.email import EmailSettings
 from components.settings.model import NAMESPACE, Email, Model, SectionCheck
 
 
@@ -75,6 +76,9 @@ class PlatformSettings(Model):
     """Unset: installed, except on gcp and azure whose clusters ship one. Set false on k3s/k3d (bundled)."""
     monitoring: MonitoringSettings = MonitoringSettings()
     backups: BackupSettings = BackupSettings()
+    email: EmailSettings | None = None
+    """How every instance sends mail (an instance's own `email` overrides it). Unset: the in-cluster relay, on
+    `dev` stacks and `local` ones only."""
 
 
 def _tls(platform: PlatformSettings) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -18,6 +18,7 @@ from components.clouds.azure.settings import AzureSettings
 from components.clouds.gcp import settings as gcp_settings
 from components.clouds.gcp.settings import GcpSettings
 from components.clouds.local.settings import LocalSettings
+from components.settings.email import EmailSettings
 from components.settings.instance import IndexedInstances, InstanceCheck, InstanceSettings, instance_problems
 from components.settings.messages import describe
 from components.settings.model import NAMESPACE, Cloud, ConfigError, Environment, Model, SectionCheck
@@ -67,6 +68,7 @@ def load(
         problems += describe(error, StackSettings, ())
     platform, invalid = _partial(PlatformSettings, stack_keys.get("platform", {}))
     problems += _section_problems(platform_checks, platform, invalid)
+    platform_email_wrong = "email" in _wrong_keys(invalid)
 
     raw_instances = raw.get("instances", [])
     if not isinstance(raw_instances, list):
@@ -88,6 +90,8 @@ def load(
     checked = sorted(valid + partial, key=lambda indexed: indexed[0])
     problems += _across_instances(raw_instances, checked)
     problems += _cloud_problems(stack_keys, checked, provider_config or {})
+    problems += _email_problems(stack_keys, platform.email if platform else None, checked,
+                                relay_known=not platform_email_wrong)
     problems.sort(key=_problem_order)
 
     if problems or stack is None:
@@ -159,6 +163,31 @@ def _cloud_problems(stack_keys: Mapping[str, Any], instances: IndexedInstances,
     settings, invalid = _partial(module.SETTINGS, stack_keys.get(cloud, {}))
     production = stack_keys.get("environment") == "production"
     return problems + _section_problems(module.CHECKS, settings, invalid, production, instances)
+
+
+def _email_problems(stack_keys: Mapping[str, Any], platform_email: EmailSettings | None,
+                    instances: IndexedInstances, relay_known: bool) -> list[str]:
+    """Mail that would not leave: a stack beyond dev or local without a relay (unless its relay is wrong:
+    `relay_known` false), SES credentials off AWS."""
+    cloud, environment = stack_keys.get("cloud", "local"), stack_keys.get("environment", "dev")
+    if cloud not in get_args(Cloud) or environment not in get_args(Environment):
+        return []  # reported as such: what they would require is unknown
+    problems: list[str] = []
+    settings = [("platform.email", platform_email), *((f"instances[{i}].email", s.email) for i, s in instances)]
+    for key, email in settings:
+        if cloud != "aws" and email is not None and email.ses is not None:
+            problems.append(f"{NAMESPACE}:{key}.ses: SES credentials are created on cloud aws only; on {cloud}, "
+                            "give your relay's host, username and password")
+    in_cluster_relay = environment == "dev" or (cloud == "local" and environment != "production")
+    without = sorted({s.name for _, s in instances if s.email is None and s.name != _PLACEHOLDERS["name"]})
+    if platform_email is None and relay_known and without and not in_cluster_relay:
+        problems.append(
+            f"{NAMESPACE}:platform.email: required on a {environment} stack ({', '.join(without)} "
+            "would send no mail: the in-cluster relay is for dev and local stacks, and clouds block port 25). Set "
+            "the relay, e.g. {host: smtp.sendgrid.net, username: apikey, from: no-reply@example.org} (ses: "
+            "{domain: example.org} on aws), and its password with pulumi config set --path --secret "
+            f"{NAMESPACE}:platform.email.password <password>")
+    return problems
 
 
 def _across_instances(raw_instances: list[Any], instances: IndexedInstances) -> list[str]:

@@ -74,12 +74,14 @@ class AwsCloud(AwsInstanceResources):
         mysql = self._mysql(settings, network, cluster)
         self.infrastructure = Infrastructure(
             provider=provider,
+            kubeconfig=pulumi.Output.unsecret(self._kubeconfig),
             mysql=mysql,
             mongodb=self._documentdb(settings, network, cluster),
             storage_class=storage_class,
             retain_storage_class=retain_storage_class,
             object_storage=self.bucket_for,
             redis=self._caches(settings, network, cluster),
+            mail=self.mail_for,
             egress=(Egress(settings.vpc_cidr, MANAGED_SERVICE_PORTS),),
         )
         self.register_outputs({"clusterName": cluster.eks.name, "vpcId": network.vpc.id, "mysqlAddress": mysql.host})
@@ -216,6 +218,7 @@ class AwsCloud(AwsInstanceResources):
         access: pulumi.Output[str] = pulumi.Output.all(
             cluster.eks.name, cluster.eks.endpoint, cluster.eks.certificate_authority.data
         ).apply(lambda a: kubeconfig(a[0], a[1], a[2], self._region, settings.deploy_role_arn))
+        self._kubeconfig = access
         provider = common.cluster_provider(self._name_prefix, access, self._cluster_name, self,
                                            depends_on=[cluster.node_group])
         storage_class, retain_storage_class = common.storage_classes(

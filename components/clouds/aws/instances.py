@@ -15,8 +15,11 @@ from components.clouds.aws.values import (
     cache_node_type,
     irsa_trust_policy,
     replication_group_id,
+    ses_identity_arn,
+    ses_send_policy_document,
+    ses_smtp_host,
 )
-from components.infrastructure import CacheEndpoint, InstanceStorage, S3Bucket
+from components.infrastructure import CacheEndpoint, InstanceStorage, S3Bucket, SmtpCredentials
 
 
 class AwsInstanceResources(common.CloudAdapter):
@@ -99,3 +102,17 @@ class AwsInstanceResources(common.CloudAdapter):
             service=S3Bucket(region=self._region),
             service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
         )
+
+    def mail_for(self, instance: str, domain: str, parent: pulumi.Resource) -> SmtpCredentials:
+        """SES SMTP credentials of the instance's own: an IAM user that may only send from `domain` (verified in SES
+        in the stack's region), its access key as the login and the key's SES SMTP password."""
+        opts = self._opts(parent=parent)
+        user = aws.iam.User(f"{instance}-smtp", path="/openedx/", tags=common.resource_labels(), opts=opts)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=self._provider,
+                                                                                  parent=parent)).account_id
+        aws.iam.UserPolicy(f"{instance}-smtp-send", user=user.name,
+                           policy=account.apply(lambda a: ses_send_policy_document(
+                               ses_identity_arn(self._region, a, domain))), opts=opts)
+        key = aws.iam.AccessKey(f"{instance}-smtp", user=user.name, opts=opts)
+        return SmtpCredentials(host=ses_smtp_host(self._region), username=key.id,
+                               password=pulumi.Output.secret(key.ses_smtp_password_v4))

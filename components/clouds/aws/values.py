@@ -65,6 +65,23 @@ def bucket_policy_document(bucket_arn: str) -> str:
     })
 
 
+def ses_send_policy_document(identity_arn: str) -> str:
+    """An instance's SMTP user may send mail from its verified domain, and do nothing else."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ses:SendRawEmail", "Resource": identity_arn}],
+    })
+
+
+def ses_identity_arn(region: str, account: str, domain: str) -> str:
+    return f"arn:aws:ses:{region}:{account}:identity/{domain}"
+
+
+def ses_smtp_host(region: str) -> str:
+    """The SES SMTP interface of a region (STARTTLS on 587, TLS on 465)."""
+    return f"email-smtp.{region}.amazonaws.com"
+
+
 def item(index: int, items: Sequence[str]) -> str:
     return items[index]
 

@@ -99,6 +99,7 @@ class AzureCloud(AzureInstanceResources):
             egress.append(Egress(net.endpoints_cidr, (REDIS_PORT,)))
         self.infrastructure = Infrastructure(
             provider=provider,
+            kubeconfig=pulumi.Output.unsecret(self._kubeconfig),
             mysql=mysql,
             mongodb=InCluster(),  # Cosmos DB for MongoDB lacks what Open edX's modulestore relies on (module doc)
             redis=cache,
@@ -244,6 +245,7 @@ class AzureCloud(AzureInstanceResources):
             opts=pulumi.InvokeOutputOptions(provider=self._provider, parent=self))
         access: pulumi.Output[str] = credentials.kubeconfigs.apply(user_kubeconfig).apply(
             lambda encoded: kubeconfig(cluster_name, encoded, settings.kubelogin_mode))
+        self._kubeconfig = access
         provider = common.cluster_provider(self._name_prefix, access, cluster_name, self, depends_on=list(ready))
         disk_sku = "Premium_ZRS" if self._zones else "Premium_LRS"
         storage_class, retain_storage_class = common.storage_classes(

@@ -66,6 +66,7 @@ class GcpCloud(GcpInstanceResources):
         mysql, database = self._mysql(settings)
         self.infrastructure = Infrastructure(
             provider=provider,
+            kubeconfig=pulumi.Output.unsecret(self._kubeconfig),
             mysql=mysql,
             mongodb=InCluster(),  # Google Cloud has no managed MongoDB
             redis=ManagedCache(create=self.cache_for) if memorystore else InCluster(),
@@ -225,6 +226,7 @@ class GcpCloud(GcpInstanceResources):
         access: pulumi.Output[str] = pulumi.Output.all(
             self._gke.endpoint, self._gke.master_auth.cluster_ca_certificate
         ).apply(lambda a: kubeconfig(cluster_name, a[0], a[1]))
+        self._kubeconfig = access
         provider = common.cluster_provider(self._name_prefix, access, cluster_name, self, depends_on=[node_pool])
         storage_class, retain_storage_class = common.storage_classes(
             self._name_prefix, "pd.csi.storage.gke.io", {"type": "pd-balanced"}, provider, self,
