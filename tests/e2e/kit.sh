@@ -50,6 +50,7 @@ TOOLS=(
   "etcd|etcd|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3"
   "kwok|kwok|sigs.k8s.io/kwok/cmd/kwok|sigs.k8s.io/kwok"
   "kwokctl|kwok|sigs.k8s.io/kwok/cmd/kwokctl|sigs.k8s.io/kwok"
+  "caddy|caddy|github.com/caddyserver/caddy/v2/cmd/caddy|github.com/caddyserver/caddy/v2"
 )
 
 # `module@version`, and for the kit's own mains the directory they are in.

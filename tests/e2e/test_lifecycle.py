@@ -40,10 +40,30 @@ KEPT_DATA_MESSAGE = "namespace openedx-extra holds the data of an instance remov
 Config = dict[str, Any]
 
 
-def production() -> Config:
+# A production stack sends mail through a relay of its own; its password is a Pulumi secret.
+RELAY = {"host": "smtp.relay.e2e.openedx.test", "port": 2525, "tls": "starttls", "username": "e2e-relay",
+         "from": "no-reply@e2e.openedx.test"}
+RELAY_PASSWORD = "Relay-Pass/word+e2e="
+ADMIN = {"username": "e2e-admin", "email": "admin@e2e.openedx.test"}
+
+
+def production(cluster: Cluster) -> Config:
+    """The e2e stack as a production one: a relay whose password `pulumi config set --path --secret` encrypted,
+    and demo's first-install tasks (an admin, the demo course)."""
     config: Config = yaml.safe_load(STACK_FILE.read_text())
     config["config"]["openedx:environment"] = "production"
-    return config
+    config["config"]["openedx:platform"]["email"] = dict(RELAY)
+    instance(config, "demo").update(admin=dict(ADMIN), demoCourse=True)
+    path = cluster.directory / "production.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    for command in (("pulumi", "stack", "select", "--create", STACK),
+                    ("pulumi", "config", "set", "--stack", STACK, "--config-file", str(path), "--path", "--secret",
+                     "openedx:platform.email.password", RELAY_PASSWORD)):
+        done = cluster.run(*command, "--non-interactive")
+        assert done.returncode == 0, done
+    encrypted: Config = yaml.safe_load(path.read_text())
+    assert set(encrypted["config"]["openedx:platform"]["email"]["password"]) == {"secure"}
+    return encrypted
 
 
 def instance(config: Config, name: str) -> dict[str, Any]:
@@ -55,7 +75,7 @@ class Lifecycle:
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-        self.config = production()
+        self.config = production(cluster)
         self.steps = 0
 
     def up(self, change: Callable[[Config], None] | None = None, *options: str) -> Completed:
@@ -122,9 +142,14 @@ class Lifecycle:
         return {release: sorted(records, key=lambda r: r["version"]) for release, records in releases.items()}
 
     def init_jobs(self, name: str) -> dict[str, str]:
-        """Each init Job of an instance by name → its uid (Helm deletes and recreates a hook Job to rerun it)."""
+        """Each init Job of an instance by name → its uid (Helm deletes and recreates a hook Job to rerun it); the
+        first-time tasks' Jobs are `once-*`."""
         return {j["metadata"]["name"]: j["metadata"]["uid"]
                 for j in self.cluster.items("jobs", NAMESPACE[name], selector="app.kubernetes.io/component=init")}
+
+    def jobs(self, name: str) -> dict[str, str]:
+        """Every Job of an instance's namespace by name → its uid."""
+        return {j["metadata"]["name"]: j["metadata"]["uid"] for j in self.cluster.items("jobs", NAMESPACE[name])}
 
 
 def mounted_settings(deployment: dict[str, Any]) -> set[str]:
@@ -153,9 +178,63 @@ def lifecycle(cluster: Cluster) -> Lifecycle:
     return steps
 
 
+def completed(job: dict[str, Any]) -> bool:
+    return any(c["type"] == "Complete" and c["status"] == "True" for c in job["status"].get("conditions", []))
+
+
+def test_the_first_install_ran_the_first_time_tasks_after_the_migrations(lifecycle: Lifecycle) -> None:
+    jobs = {j["metadata"]["name"]: j for j in lifecycle.cluster.items("jobs", NAMESPACE["demo"])}
+    once = {name: job for name, job in jobs.items() if name.startswith("once-")}
+    assert set(once) == {"once-admin", "once-demo-course"}
+    assert all(completed(job) for job in once.values())
+    last_init = max(timestamp(job["status"]["completionTime"]) for name, job in jobs.items()
+                    if name.startswith("init-"))
+    assert min(timestamp(job["metadata"]["creationTimestamp"]) for job in once.values()) >= last_init
+    assert not [name for name in lifecycle.init_jobs("sandbox") if name.startswith("once-")]
+    # The admin's password: generated, in the Secret its Job reads and in the stack's secret output, nowhere else.
+    outputs = lifecycle.cluster.pulumi("stack", "output", "admins", "--json", "--show-secrets")
+    assert outputs.returncode == 0, outputs
+    admins = json.loads(outputs.output)
+    assert set(admins) == {"demo"} and admins["demo"]["username"] == ADMIN["username"]
+    secret = lifecycle.cluster.kubectl("get", "secret", "openedx-admin", "-n", NAMESPACE["demo"])
+    assert base64.b64decode(secret["data"]["password"]).decode() == admins["demo"]["password"]
+    plain = lifecycle.cluster.pulumi("stack", "output", "--json")
+    assert admins["demo"]["password"] not in plain.output and "[secret]" in plain.output
+
+
+def test_a_production_instance_mails_through_the_stack_relay_and_its_password_stays_in_the_settings(
+        lifecycle: Lifecycle) -> None:
+    for name in ("demo", "sandbox"):
+        (settings,) = lifecycle.settings_secrets(name).values()
+        env = yaml.safe_load(settings["lms.env.yml"])
+        assert (env["EMAIL_HOST"], env["EMAIL_PORT"], env["EMAIL_USE_TLS"], env["EMAIL_HOST_USER"],
+                env["EMAIL_HOST_PASSWORD"]) == (RELAY["host"], 2525, True, RELAY["username"], RELAY_PASSWORD)
+        assert not lifecycle.cluster.items("statefulsets", NAMESPACE[name], selector="app.kubernetes.io/name=smtp")
+        holders = [f"{item['kind']}/{item['metadata']['name']}"
+                   for item in lifecycle.cluster.items("configmaps,secrets", NAMESPACE[name])
+                   if RELAY_PASSWORD in json.dumps({k: _decoded(v) for k, v in (item.get("data") or {}).items()})]
+        assert holders == [f"Secret/{next(iter(lifecycle.settings_secrets(name)))}"], holders
+        # Helm's release records (compressed, so not seen above) hold the values it was given: no password.
+        for release, records in lifecycle.revisions(name).items():
+            assert RELAY_PASSWORD not in json.dumps([r.get("config") for r in records]), release
+        egress = lifecycle.cluster.kubectl("get", "networkpolicy", "-n", NAMESPACE[name], "-l",
+                                           "app.kubernetes.io/name=egress")["items"]
+        ports = {p["port"] for rule in egress[0]["spec"]["egress"] for p in rule.get("ports", [])}
+        assert 2525 in ports and not {25, 465, 587} & ports
+
+
+def _decoded(value: str) -> str:
+    """A ConfigMap value as it is, a Secret value decoded."""
+    try:
+        return base64.b64decode(value, validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return value
+
+
 def test_a_settings_change_touches_only_that_instance(lifecycle: Lifecycle) -> None:
     before = lifecycle.settled("demo", "sandbox")
     (previous,) = lifecycle.settings_secrets("demo")
+    jobs = lifecycle.init_jobs("demo")
 
     def rename(config: Config) -> None:
         instance(config, "demo")["platformName"] = "Demo University, renamed"
@@ -175,13 +254,17 @@ def test_a_settings_change_touches_only_that_instance(lifecycle: Lifecycle) -> N
         assert rolled_out(deployment), f"{name}: {deployment['status']}"
     revisions = {release: [r["version"] for r in records] for release, records in lifecycle.revisions("demo").items()}
     assert revisions == {"openedx-namespace": [1], "openedx-services": [1], "openedx": [1, 2]}
+    # New settings: the init tasks ran again, the first-time tasks did not.
+    rerun = lifecycle.init_jobs("demo")
+    assert {k: v for k, v in rerun.items() if k.startswith("once-")} == {
+        k: v for k, v in jobs.items() if k.startswith("once-")}
+    assert not {v for k, v in rerun.items() if k.startswith("init-")} & set(jobs.values())
 
 
-def test_a_scaling_change_rolls_the_deployments_and_reruns_every_init_job(lifecycle: Lifecycle) -> None:
-    """Today every Helm upgrade of the application reruns its migration hooks, even when only the replica bounds
-    change (issue 17 makes upgrades migrate only when they must: this test must then show that no Job ran)."""
+def test_a_scaling_change_scales_without_starting_a_job(lifecycle: Lifecycle) -> None:
+    """Only the replica bounds change: nothing the init tasks depend on, so no migration (no Job at all) runs."""
     before = lifecycle.settled("demo", "sandbox")
-    secrets, jobs = set(lifecycle.settings_secrets("demo")), lifecycle.init_jobs("demo")
+    secrets, jobs = set(lifecycle.settings_secrets("demo")), lifecycle.jobs("demo")
 
     def scale(config: Config) -> None:
         instance(config, "demo")["workloads"] = {"lms": {"minReplicas": 3, "maxReplicas": 5}}
@@ -196,9 +279,66 @@ def test_a_scaling_change_rolls_the_deployments_and_reruns_every_init_job(lifecy
     lms = lifecycle.deployments("demo")["lms"]
     assert lms["status"].get("availableReplicas") == 3, lms["status"]
     assert set(lifecycle.settings_secrets("demo")) == secrets, "the settings did not change: no new Secret"
-    rerun = lifecycle.init_jobs("demo")
-    assert set(rerun) == set(jobs)
-    assert not set(rerun.values()) & set(jobs.values()), "some init Jobs did not run again"
+    assert lifecycle.jobs("demo") == jobs, "a Job ran for a scaling change"
+    revisions = lifecycle.revisions("demo")["openedx"]
+    assert revisions[-1]["info"]["status"] == "deployed" and len(revisions) == 3
+
+
+def _maintenance(on: bool) -> Callable[[Config], None]:
+    def switch(config: Config) -> None:
+        instance(config, "demo")["maintenance"] = on
+    return switch
+
+
+def test_maintenance_scales_the_application_to_zero_and_shows_the_maintenance_page(lifecycle: Lifecycle) -> None:
+    before = lifecycle.settled("sandbox")
+    jobs, secrets = lifecycle.jobs("demo"), set(lifecycle.settings_secrets("demo"))
+    done = lifecycle.up(_maintenance(True))
+    assert done.returncode == 0, done
+    deployments = lifecycle.deployments("demo")
+    for name in APPLICATION:
+        assert deployments[name]["spec"]["replicas"] == 0, name
+    autoscalers = {a["metadata"]["name"] for a in lifecycle.cluster.items("horizontalpodautoscalers",
+                                                                          NAMESPACE["demo"])}
+    assert not autoscalers & set(APPLICATION), autoscalers
+    router = deployments["caddy"]["spec"]["template"]["spec"]
+    (caddyfile,) = [v for v in router["volumes"] if v["name"] == "caddyfile"]
+    assert caddyfile["configMap"]["name"] == "caddy-maintenance"
+    page = lifecycle.cluster.kubectl("get", "configmap", "caddy-maintenance", "-n", NAMESPACE["demo"])
+    assert "HTML 503" in page["data"]["Caddyfile"] and "Retry-After" in page["data"]["Caddyfile"]
+    assert lifecycle.jobs("demo") == jobs, "a Job ran for the maintenance switch"
+    assert set(lifecycle.settings_secrets("demo")) == secrets
+    assert lifecycle.settled("sandbox") == before
+
+
+def test_an_upgrade_in_maintenance_migrates_and_switching_it_off_restores_the_bounds(lifecycle: Lifecycle) -> None:
+    """The README's upgrade: maintenance on (previous test), a new image: its migrations run while nothing serves;
+    maintenance off: the application comes back at its bounds, with no Job."""
+    jobs = lifecycle.jobs("demo")
+    repository = yaml.safe_load((PROJECT_DIR / "charts" / "openedx" / "values.yaml").read_text())[
+        "global"]["openedxImage"]["repository"]
+
+    def new_image(config: Config) -> None:
+        instance(config, "demo")["images"] = {"openedx": {"repository": repository, "tag": "22.0.4"}}
+
+    done = lifecycle.up(new_image)
+    assert done.returncode == 0, done
+    upgraded = lifecycle.jobs("demo")
+    migrations = [name for name in upgraded if name.startswith("init-")]
+    assert migrations and not {upgraded[name] for name in migrations} & set(jobs.values()), "no migration ran"
+    assert {name: upgraded[name] for name in upgraded if name.startswith("once-")} == {
+        name: jobs[name] for name in jobs if name.startswith("once-")}
+    assert all(lifecycle.deployments("demo")[name]["spec"]["replicas"] == 0 for name in APPLICATION)
+
+    done = lifecycle.up(_maintenance(False))
+    assert done.returncode == 0, done
+    assert lifecycle.jobs("demo") == upgraded, "a Job ran when maintenance was switched off"
+    lifecycle.settled("demo")  # every autoscaled Deployment back at its minimum, rolled out
+    autoscaler = lifecycle.cluster.kubectl("get", "horizontalpodautoscaler", "lms", "-n", NAMESPACE["demo"])
+    assert (autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"]) == (3, 5)
+    for name in APPLICATION:
+        template = lifecycle.deployments("demo")[name]["spec"]["template"]["spec"]["containers"][0]
+        assert template["image"].endswith(":22.0.4"), name
 
 
 def test_adding_an_instance_creates_only_its_resources(lifecycle: Lifecycle) -> None:
