@@ -5,7 +5,8 @@
 Needs the end-to-end kit (`tests/e2e/kit.sh build`). One fresh cluster for the run, a file state backend, and for
 each N a new stack `bench` (the offline benchmark's instances, with `cloud: local`): `pulumi preview` of the new
 stack, the first `pulumi up --yes`, a no-op `pulumi up --yes --expect-no-changes`, a one-instance change (the
-platform name of the first instance) and `pulumi destroy --yes`, each a separate process, measured for wall time,
+platform name of the first instance: new settings, so its init Jobs run), a one-instance scaling change (its LMS's
+maximum replicas: no Job runs) and `pulumi destroy --yes`, each a separate process, measured for wall time,
 peak RSS and the CPU time of every process by what it is (engine, program, provider, cluster). Writes
 OUT/engine.json and OUT/engine.png and prints a markdown table.
 """
@@ -36,9 +37,9 @@ from tests.e2e import kit
 DEFAULT_SIZES = (1, 10, 25, 50)
 DEFAULT_OUT = PROJECT_DIR / "benchmarks" / "results"
 STACK = "bench"
-STEPS = ("preview", "first up", "no-op up", "one-instance change", "destroy")
+STEPS = ("preview", "first up", "no-op up", "one-instance change", "one-instance scaling", "destroy")
 # What an operator can live with on this 2-core machine (issue 16), at the largest size measured.
-TARGETS_S = {"no-op up": 60.0, "one-instance change": 30.0}
+TARGETS_S = {"no-op up": 60.0, "one-instance change": 30.0, "one-instance scaling": 30.0}
 # The program as Pulumi runs it; the scratch project holds only its own stack files.
 PROGRAM_FILES = ("__main__.py", "components", "charts", "venv")
 
@@ -58,14 +59,18 @@ class SizeResult:
     steps: dict[str, Step]
 
 
-def stack_config(count: int, platform_name: str) -> dict[str, Any]:
+def stack_config(count: int, platform_name: str, lms_max_replicas: int | None = None) -> dict[str, Any]:
     """The offline benchmark's instances on the kit's cluster (no ingress controller, issuer or metrics-server:
-    their charts come from remote repositories)."""
+    their charts come from remote repositories); the first one's platform name, and its LMS's maximum replicas
+    when given."""
     config = workload.stack_config(workload.instances(count))["config"]
     assert isinstance(config, dict)
     config["openedx:cloud"] = "local"
     config["openedx:platform"] = {"ingress": {"install": False}, "tls": {"issuer": "none"}, "metricsServer": False}
-    config["openedx:instances"][0]["platformName"] = platform_name
+    first = config["openedx:instances"][0]
+    first["platformName"] = platform_name
+    if lms_max_replicas is not None:
+        first["workloads"] = {**first.get("workloads", {}), "lms": {"maxReplicas": lms_max_replicas}}
     return config
 
 
@@ -101,11 +106,11 @@ class Engine:
                 raise measure.BenchmarkError("\n".join([str(error).splitlines()[0], *errors[:20]])) from None
         return Step(sample, sampler.by_group())
 
-    def write_stack(self, count: int, platform_name: str) -> None:
+    def write_stack(self, count: int, platform_name: str, lms_max_replicas: int | None = None) -> None:
         """The stack file, keeping the encryption salt `pulumi stack init` wrote into it."""
         path = self.project / "stacks" / f"Pulumi.{STACK}.yaml"
         document = yaml.safe_load(path.read_text()) if path.exists() else {}
-        document["config"] = stack_config(count, platform_name)
+        document["config"] = stack_config(count, platform_name, lms_max_replicas)
         path.write_text(yaml.safe_dump(document, sort_keys=False))
 
     def state(self) -> tuple[int, int]:
@@ -137,6 +142,8 @@ class Engine:
         steps["no-op up"] = self.pulumi("up", "--yes", "--expect-no-changes")
         self.write_stack(count, "After")
         steps["one-instance change"] = self.pulumi("up", "--yes")
+        self.write_stack(count, "After", lms_max_replicas=3)
+        steps["one-instance scaling"] = self.pulumi("up", "--yes")
         steps["destroy"] = self.pulumi("destroy", "--yes")
         self.run("stack", "rm", "--yes")
         self.wait_for_namespaces_gone()
@@ -218,7 +225,7 @@ def plot(path: Path, results: Sequence[SizeResult], host: dict[str, object]) -> 
 
     sizes = [r.instances for r in results]
     figure, (times, split) = pyplot.subplots(1, 2, figsize=(12, 5))
-    for name, style in zip(STEPS, ("o-", "s-", "^-", "v-", "d--"), strict=True):
+    for name, style in zip(STEPS, ("o-", "s-", "^-", "v-", "P-", "d--"), strict=True):
         times.plot(sizes, [r.steps[name].sample.wall_s for r in results], style, label=name)
     for step, limit in TARGETS_S.items():
         times.axhline(limit, linestyle=":", color="grey")

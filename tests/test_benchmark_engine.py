@@ -26,6 +26,13 @@ def test_each_size_is_a_valid_local_stack_whose_first_instance_carries_the_chang
     assert differing == [({**after["openedx:instances"][0], "platformName": "Before"}, after["openedx:instances"][0])]
     settings = stack_settings.load({key.removeprefix("openedx:"): value for key, value in before.items()})
     assert [i.name for i in settings.instances] == ["i000", "i001", "i002"]
+    # The scaling step changes the first instance's LMS bounds alone: no settings, so no init Job.
+    scaled = engine.stack_config(3, "After", lms_max_replicas=3)
+    assert scaled["openedx:instances"][1:] == after["openedx:instances"][1:]
+    first = scaled["openedx:instances"][0]
+    assert first["workloads"]["lms"] == {"maxReplicas": 3}
+    assert {k: v for k, v in first.items() if k != "workloads"} == {
+        k: v for k, v in after["openedx:instances"][0].items() if k != "workloads"}
 
 
 def test_processes_are_booked_by_what_they_are() -> None:
@@ -44,14 +51,16 @@ def test_the_sampler_sees_a_child_that_burns_cpu() -> None:
     assert sampler.by_group().get("program (Python, Tutor render)", 0.0) >= 0.3
 
 
-def _result(instances: int, no_op: float, change: float) -> engine.SizeResult:
+def _result(instances: int, no_op: float, change: float, scaling: float = 1.0) -> engine.SizeResult:
     def step(seconds: float) -> engine.Step:
         return engine.Step(Sample(wall_s=seconds, cpu_s=1.0, peak_rss_mb=100.0), {})
-    steps = {name: step(1.0) for name in engine.STEPS} | {"no-op up": step(no_op), "one-instance change": step(change)}
+    steps = {name: step(1.0) for name in engine.STEPS} | {
+        "no-op up": step(no_op), "one-instance change": step(change), "one-instance scaling": step(scaling)}
     return engine.SizeResult(instances, resources=8 * instances, state_bytes=1000, steps=steps)
 
 
 def test_the_aims_are_judged_at_the_largest_size() -> None:
-    verdicts = engine.verdicts([_result(50, no_op=59.0, change=31.0), _result(1, no_op=99.0, change=99.0)])
+    verdicts = engine.verdicts([_result(50, no_op=59.0, change=31.0, scaling=29.0),
+                                _result(1, no_op=99.0, change=99.0, scaling=99.0)])
     assert {(v["step"], v["instances"], v["met"]) for v in verdicts} == {
-        ("no-op up", 50, True), ("one-instance change", 50, False)}
+        ("no-op up", 50, True), ("one-instance change", 50, False), ("one-instance scaling", 50, True)}

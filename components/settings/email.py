@@ -19,6 +19,12 @@ DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
 """The port each way of securing the connection is served on, unless `port` says otherwise."""
 
 
+def _renderable(credential: str) -> None:
+    """A login Tutor can paste into the settings it renders (the value itself is never repeated)."""
+    if not CREDENTIAL.fullmatch(credential):
+        raise ValueError("must be without quotes, backslashes, braces, '$', '`' or whitespace")
+
+
 class SesSettings(Model):
     """SMTP credentials created by the program for Amazon SES (an IAM user that may only send, from this domain)."""
 
@@ -61,8 +67,8 @@ class EmailSettings(Model):
     def _no_username_with_ses(cls, username: str | None, info: ValidationInfo) -> str | None:
         if username is not None and info.data.get("ses") is not None:
             raise ValueError("set by ses (the IAM user's access key): leave it unset")
-        if username is not None and not CREDENTIAL.fullmatch(username):
-            raise ValueError("must be without quotes, backslashes, braces, '$', '`' or whitespace")
+        if username is not None:
+            _renderable(username)
         return username
 
     @field_validator("password")
@@ -70,11 +76,11 @@ class EmailSettings(Model):
     def _password_with_username(cls, password: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         username = info.data.get("username")
         if password is None and username is not None:
-            raise ValueError("required with a username: pulumi config set --path --secret '<this key>' <password>")
+            raise ValueError("required with a username: set it with pulumi config set --path --secret <this key> ...")
         if password is not None and "username" in info.data and username is None:
             raise ValueError("set a username too (or neither, for a relay that takes no login)")
-        if password is not None and not CREDENTIAL.fullmatch(password.get_secret_value()):
-            raise ValueError("must be without quotes, backslashes, braces, '$', '`' or whitespace")
+        if password is not None:
+            _renderable(password.get_secret_value())
         return password
 
     @property
