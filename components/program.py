@@ -92,6 +92,6 @@ def main() -> None:
     })
     admins = {s.name: s.admin.username for s in settings.instances if s.admin is not None}
     if admins:
-        # Secret as a whole: `pulumi stack output admins --show-secrets` shows the passwords.
+        # The passwords are secrets: `pulumi stack output admins --show-secrets` shows them.
         pulumi.export("admins", {i.instance_name: {"username": admins[i.instance_name], "password": i.admin_password}
                                  for i in instances if i.instance_name in admins})

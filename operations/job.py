@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from components.openedx.commands import Command, Service
+from components.openedx.commands import Command, Service, container_env
 
 COMMAND_LABEL = "app.openedx.org/command"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -50,12 +50,7 @@ def build_job(cronjob: Manifest, command: Command, name: str, timeout: int | Non
     pod["metadata"] = {**pod.get("metadata", {}), "labels": _labelled(pod.get("metadata", {}), command)}
     (container,) = pod["spec"]["containers"]
     container["args"] = list(command.args)
-    container["env"] = [
-        *container.get("env", []),
-        *({"name": key, "value": value} for key, value in command.env.items()),
-        *({"name": key, "valueFrom": {"secretKeyRef": {"name": name, "key": secret_key}}}
-          for key, secret_key in command.secret_env.items()),
-    ]
+    container["env"] = [*container.get("env", []), *container_env(command, name)]
     spec["backoffLimit"] = 0
     if timeout is not None:
         spec["activeDeadlineSeconds"] = timeout

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from components.openedx.values import INSTANCE_LABEL
+from offline.render import REDACTED, reveal
 from tests.conftest import inputs, of_type
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -220,3 +221,77 @@ def test_a_built_cluster_gives_the_operator_commands_its_kubeconfig_without_a_cr
     assert output["kubeconfig"] == inputs(provider)["kubeconfig"]
     (user,) = json.loads(output["kubeconfig"])["users"]
     assert set(user["user"]) == {"exec"}  # a credential plugin: no token, no client key
+
+
+# --- operating an instance: init tasks, first-time tasks, maintenance, timeouts ------------------------------------
+
+def _pins() -> dict[str, str]:
+    """The pinned versions of Tutor and its plugins, read from requirements.txt (not from the program)."""
+    from offline.evaluation import PROJECT_DIR
+
+    pins = dict(line.split("==") for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines()
+                if line.startswith("tutor"))
+    return {name.removeprefix("tutor-") if name != "tutor" else name: version for name, version in pins.items()}
+
+
+def test_the_init_tasks_depend_on_the_tutor_version_and_the_plugins(two) -> None:
+    pins = _pins()
+    alpha, beta = (release(two, f"{name}-openedx")["values"]["init"] for name in ("alpha", "beta"))
+    assert alpha["revision"] == f"tutor {pins['tutor']}, forum {pins['forum']}, mfe {pins['mfe']}"
+    assert beta["revision"] == f"tutor {pins['tutor']}, mfe {pins['mfe']}"
+    assert (alpha["activeDeadlineSeconds"], alpha["backoffLimit"]) == (3000, 1)
+    assert alpha["once"] == []
+
+
+OPERATED = {**BASE, "openedx:instances": [
+    {"name": "alpha", "lmsHost": "alpha.example.com", "admin": {"username": "root", "email": "root@example.com"},
+     "demoCourse": True, "init": {"deadlineSeconds": 7200, "backoffLimit": 0}, "releaseTimeoutSeconds": 9000,
+     "maintenance": True},
+    {"name": "beta", "lmsHost": "learn.beta.org"},
+]}
+
+
+@pytest.fixture(scope="module")
+def operated() -> Any:
+    from offline.evaluation import cli_config, evaluate
+
+    config, secret_keys = cli_config(OPERATED)
+    return evaluate(config, "test", secret_keys)
+
+
+def test_the_deadlines_and_the_release_timeout_are_the_instance_settings(operated) -> None:
+    (app,) = [r for r in of_type(operated, RELEASE) if r.name == "alpha-openedx"]
+    values = inputs(app)["values"]
+    assert (values["init"]["activeDeadlineSeconds"], values["init"]["backoffLimit"]) == (7200, 0)
+    assert inputs(app)["timeout"] == 9000
+    assert inputs(next(r for r in of_type(operated, RELEASE) if r.name == "beta-openedx"))["timeout"] == 3600
+
+
+def test_the_admin_is_created_once_with_a_generated_password_kept_as_a_secret_output(operated) -> None:
+    values = release(operated, "alpha-openedx")["values"]
+    admin, course = values["init"]["once"]
+    assert (admin["name"], admin["service"], course["name"], course["service"]) == (
+        "admin", "lms", "demo-course", "cms")
+    env = {e["name"]: e for e in admin["env"]}
+    assert env["OPENEDX_USERNAME"]["value"] == "root" and env["OPENEDX_SUPERUSER"]["value"] == "true"
+    password_ref = env["OPENEDX_USER_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    (secret,) = [s for s in of_type(operated, SECRET) if s.name == "alpha-admin"]
+    assert inputs(secret)["metadata"]["name"] == password_ref["name"]
+    password = inputs(secret)["stringData"][password_ref["key"]]
+    assert len(password) == 24 and password.isalnum()
+    # The stack output holds it as a secret; no Helm value, settings Secret or other output does.
+    admins = operated.stack_outputs["admins"]
+    assert reveal(admins, show_secrets=True) == {"alpha": {"username": "root", "password": password}}
+    assert reveal(admins, show_secrets=False) == {"alpha": {"username": "root", "password": REDACTED}}
+    for resource in of_type(operated, RELEASE) + [s for s in of_type(operated, SECRET) if s.name != "alpha-admin"]:
+        assert password not in json.dumps(inputs(resource)), resource.urn
+    assert not [s for s in of_type(operated, SECRET) if s.name == "beta-admin"]
+
+
+def test_maintenance_changes_the_application_values_alone(operated, two) -> None:
+    maintained, normal = release(operated, "alpha-openedx")["values"], release(two, "alpha-openedx")["values"]
+    assert maintained["global"]["maintenance"] == {"enabled": True}
+    assert normal["global"]["maintenance"] == {"enabled": False}
+    # The settings (so the init key's inputs) are the same: switching maintenance runs no migration.
+    assert maintained["init"]["tasks"] == normal["init"]["tasks"]
+    assert maintained["init"]["revision"] == normal["init"]["revision"]

@@ -14,7 +14,7 @@ import importlib.resources
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -38,6 +38,15 @@ class Command:
     args: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
     secret_env: Mapping[str, str] = field(default_factory=dict)
+
+
+def container_env(command: Command, secret: str) -> list[dict[str, Any]]:
+    """The Kubernetes env entries of `command`'s container: its values, and its secret ones from Secret `secret`."""
+    return [
+        *({"name": key, "value": value} for key, value in command.env.items()),
+        *({"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": secret_key}}}
+          for key, secret_key in command.secret_env.items()),
+    ]
 
 
 def _shell(name: str, service: Service, script: str, env: Mapping[str, str],

@@ -171,10 +171,8 @@ def init_revision(instance: InstanceSettings) -> str:
 
 
 def _once(name: str, command: commands.Command, secret: str = "") -> dict[str, Any]:
-    env: list[dict[str, Any]] = [{"name": key, "value": value} for key, value in command.env.items()]
-    env += [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": secret_key}}}
-            for key, secret_key in command.secret_env.items()]
-    return {"name": name, "service": command.service, "args": list(command.args), "env": env}
+    return {"name": name, "service": command.service, "args": list(command.args),
+            "env": commands.container_env(command, secret)}
 
 
 def once_tasks(instance: InstanceSettings) -> list[dict[str, Any]]:
