@@ -49,7 +49,7 @@ ENVIRONMENT_SCHEMA = PolicyConfigSchema(
 )
 
 MIN_BACKUP_RETENTION_DAYS = 7
-OPENEDX_RELEASE_MIN_TIMEOUT = 3600  # seconds: a first edx-platform migration runs far longer than Helm's 300 s
+CHART_INIT_DEADLINE = 3000  # seconds: the openedx chart's init.activeDeadlineSeconds when the values leave it unset
 MAX_RELEASE_HISTORY = 20  # revisions Helm keeps per Release (each one a Secret holding the whole manifest)
 
 
@@ -680,13 +680,16 @@ def _check_release(args: ResourceValidationArgs, report_violation: ReportViolati
     if history is None or not 0 < history <= MAX_RELEASE_HISTORY:
         report_violation(f"Release of {chart} has maxHistory={props.get('maxHistory')!r}: set 1 to "
                          f"{MAX_RELEASE_HISTORY} (unset or 0 keeps every revision forever).", None)
-    if chart.parts[-2:] == ("charts", "openedx"):
+    # In a preview the values may not be known yet: the check waits for the update, where they are.
+    if chart.parts[-2:] == ("charts", "openedx") and isinstance(props.get("values"), Mapping):
         timeout = _number(props.get("timeout"))
-        if timeout is None or timeout < OPENEDX_RELEASE_MIN_TIMEOUT:
+        deadline = _number(_get(props, "values.init.activeDeadlineSeconds")) or CHART_INIT_DEADLINE
+        if timeout is None or timeout <= deadline:
             report_violation(
-                f"Release of {chart} has timeout={props.get('timeout')!r}: set at least "
-                f"{OPENEDX_RELEASE_MIN_TIMEOUT} s. Helm applies it to each hook, the provider's default is 300 s, "
-                "and a first migration takes far longer: the atomic Release would roll back mid-migration.",
+                f"Release of {chart} has timeout={props.get('timeout')!r}: set more than its init Jobs' deadline "
+                f"({deadline:.0f} s, values init.activeDeadlineSeconds). Helm applies it to each hook, the "
+                "provider's default is 300 s, and a first migration takes far longer: the atomic Release would "
+                "roll back mid-migration.",
                 None,
             )
 
@@ -694,8 +697,8 @@ def _check_release(args: ResourceValidationArgs, report_violation: ReportViolati
 ATOMIC_RELEASES = ResourceValidationPolicy(
     name="application-releases-atomic",
     description="Every helm.v3.Release of a chart under charts/ is atomic with a bounded maxHistory (1 to "
-    f"{MAX_RELEASE_HISTORY}), and the charts/openedx Release has a timeout of at least "
-    f"{OPENEDX_RELEASE_MIN_TIMEOUT} s so first migrations finish before Helm gives up.",
+    f"{MAX_RELEASE_HISTORY}), and the charts/openedx Release has a timeout longer than its init Jobs' deadline "
+    f"(values init.activeDeadlineSeconds, {CHART_INIT_DEADLINE} s unset) so migrations finish before Helm gives up.",
     validate=_check_release,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.MEDIUM,

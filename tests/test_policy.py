@@ -299,7 +299,7 @@ RESTRICTED_CONTAINER: dict[str, Any] = {"name": "app", "image": "app:1", "securi
     "allowPrivilegeEscalation": False, "runAsNonRoot": True, "runAsUser": 1000.0,
     "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}, "seccompProfile": {"type": "RuntimeDefault"}}}
 OPENEDX_RELEASE = {"chart": "charts/openedx", "namespace": "openedx-demo", "atomic": True, "maxHistory": 10.0,
-                   "timeout": 3600.0}
+                   "timeout": 3600.0, "values": {"global": {"instance": "demo"}}}
 
 
 def with_changes(base: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
@@ -478,6 +478,11 @@ FAILING = [
           "not-atomic"),
     _case(ATOMIC_RELEASES, resource_args(RELEASE, with_changes(OPENEDX_RELEASE, timeout=300.0)), "timeout",
           "openedx-default-timeout"),
+    _case(ATOMIC_RELEASES, resource_args(RELEASE, with_changes(OPENEDX_RELEASE, timeout=3000.0)), "(3000 s",
+          "openedx-timeout-equals-the-chart-deadline"),
+    _case(ATOMIC_RELEASES, resource_args(RELEASE, with_changes(
+        OPENEDX_RELEASE, timeout=3600.0, values={"init": {"activeDeadlineSeconds": 7200.0}})), "(7200 s",
+          "openedx-timeout-below-its-init-deadline"),
     _case(ATOMIC_RELEASES, resource_args(RELEASE, with_changes(OPENEDX_RELEASE, maxHistory=None)), "maxHistory",
           "unbounded-history"),
     _case(ATOMIC_RELEASES, resource_args(RELEASE, with_changes(OPENEDX_RELEASE, chart="./charts/openedx/",
@@ -564,6 +569,9 @@ PASSING = [
         "caddy.conf": "password: ${PASSWORD}\nsecret: \"\"\n", "LMS_HOST": "learn.example.com"})),
         "references-and-placeholders"),
     _ok(ATOMIC_RELEASES, resource_args(RELEASE, OPENEDX_RELEASE), "openedx"),
+    _ok(ATOMIC_RELEASES, resource_args(RELEASE, with_changes(
+        OPENEDX_RELEASE, timeout=1800.0, values={"init": {"activeDeadlineSeconds": 1200.0}})),
+        "openedx-short-deadline-and-timeout"),
     _ok(ATOMIC_RELEASES, resource_args(RELEASE, {"chart": "traefik", "repositoryOpts": {
         "repo": "https://traefik.github.io/charts"}}), "repository-chart-not-checked"),
     _ok(ATOMIC_RELEASES, resource_args(RELEASE, {"chart": "oci://registry.example/charts/x"}),
