@@ -70,11 +70,11 @@ class AwsCloud(AwsInstanceResources):
         self._provider = aws.Provider(f"{name}-provider", region=region, opts=pulumi.ResourceOptions(parent=self))
         network = self._network(settings)
         cluster = self._cluster(settings, network)
-        provider, storage_class, retain_storage_class = self._kubernetes(settings, cluster)
+        provider, access, storage_class, retain_storage_class = self._kubernetes(settings, cluster)
         mysql = self._mysql(settings, network, cluster)
         self.infrastructure = Infrastructure(
             provider=provider,
-            kubeconfig=pulumi.Output.unsecret(self._kubeconfig),
+            kubeconfig=access,
             mysql=mysql,
             mongodb=self._documentdb(settings, network, cluster),
             storage_class=storage_class,
@@ -213,18 +213,19 @@ class AwsCloud(AwsInstanceResources):
             # The desired size belongs to the cluster autoscaler once running.
             opts=self._opts(depends_on=node_policies, ignore_changes=["scalingConfig.desiredSize"]))
 
-    def _kubernetes(self, settings: AwsSettings, cluster: _Cluster) -> tuple[k8s.Provider, str, str]:
-        """The cluster's Kubernetes provider (through `aws eks get-token`) and its encrypted gp3 StorageClasses."""
+    def _kubernetes(self, settings: AwsSettings, cluster: _Cluster
+                    ) -> tuple[k8s.Provider, pulumi.Output[str], str, str]:
+        """The cluster's Kubernetes provider and kubeconfig (through `aws eks get-token`), and its encrypted gp3
+        StorageClasses."""
         access: pulumi.Output[str] = pulumi.Output.all(
             cluster.eks.name, cluster.eks.endpoint, cluster.eks.certificate_authority.data
         ).apply(lambda a: kubeconfig(a[0], a[1], a[2], self._region, settings.deploy_role_arn))
-        self._kubeconfig = access
         provider = common.cluster_provider(self._name_prefix, access, self._cluster_name, self,
                                            depends_on=[cluster.node_group])
         storage_class, retain_storage_class = common.storage_classes(
             self._name_prefix, "ebs.csi.aws.com", {"type": "gp3", "encrypted": "true"}, provider, self,
             depends_on=[cluster.ebs_driver])
-        return provider, storage_class, retain_storage_class
+        return provider, access, storage_class, retain_storage_class
 
     def _mysql(self, settings: AwsSettings, network: _Network, cluster: _Cluster) -> ManagedEndpoint:
         """One RDS server per stack, reachable only from the cluster's nodes, verified against the region's CAs."""

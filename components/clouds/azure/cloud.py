@@ -88,8 +88,8 @@ class AzureCloud(AzureInstanceResources):
             opts=pulumi.InvokeOutputOptions(provider=self._provider))
         net = self._network(settings)
         cluster, user_pool, deployer_admin = self._cluster(settings, net)
-        provider, storage_class, retain_storage_class = self._kubernetes(settings, cluster, [user_pool,
-                                                                                             deployer_admin])
+        provider, access, storage_class, retain_storage_class = self._kubernetes(
+            settings, cluster, [user_pool, deployer_admin])
         mysql, server = self._mysql(settings, net)
         egress = [Egress(net.mysql_cidr, (MYSQL_PORT,))]
         cache: ManagedCache | InCluster = InCluster()
@@ -99,7 +99,7 @@ class AzureCloud(AzureInstanceResources):
             egress.append(Egress(net.endpoints_cidr, (REDIS_PORT,)))
         self.infrastructure = Infrastructure(
             provider=provider,
-            kubeconfig=pulumi.Output.unsecret(self._kubeconfig),
+            kubeconfig=access,
             mysql=mysql,
             mongodb=InCluster(),  # Cosmos DB for MongoDB lacks what Open edX's modulestore relies on (module doc)
             redis=cache,
@@ -236,22 +236,22 @@ class AzureCloud(AzureInstanceResources):
         return cluster, user_pool, deployer_admin
 
     def _kubernetes(self, settings: AzureSettings, cluster: containerservice.ManagedCluster,
-                    ready: Sequence[pulumi.Resource]) -> tuple[k8s.Provider, str, str]:
-        """The cluster's Kubernetes provider (through kubelogin, with the user credentials' server and CA) and its
-        StorageClasses: AKS encrypts managed disks at rest; zone-redundant disks let a pod move to another zone."""
+                    ready: Sequence[pulumi.Resource]) -> tuple[k8s.Provider, pulumi.Output[str], str, str]:
+        """The cluster's Kubernetes provider and kubeconfig (through kubelogin, with the user credentials' server and
+        CA), and its StorageClasses: AKS encrypts managed disks at rest; zone-redundant disks let a pod move to
+        another zone."""
         cluster_name = self._cluster_name
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=self._group.name, resource_name=cluster.name,
             opts=pulumi.InvokeOutputOptions(provider=self._provider, parent=self))
         access: pulumi.Output[str] = credentials.kubeconfigs.apply(user_kubeconfig).apply(
             lambda encoded: kubeconfig(cluster_name, encoded, settings.kubelogin_mode))
-        self._kubeconfig = access
         provider = common.cluster_provider(self._name_prefix, access, cluster_name, self, depends_on=list(ready))
         disk_sku = "Premium_ZRS" if self._zones else "Premium_LRS"
         storage_class, retain_storage_class = common.storage_classes(
             self._name_prefix, "disk.csi.azure.com", {"skuName": disk_sku, "cachingMode": "ReadOnly"}, provider,
             self)
-        return provider, storage_class, retain_storage_class
+        return provider, access, storage_class, retain_storage_class
 
     def _mysql(self, settings: AzureSettings, net: _Network) -> tuple[ManagedEndpoint, dbformysql.Server]:
         """One Flexible Server per stack, only on the delegated subnet, TLS required."""

@@ -62,11 +62,11 @@ class GcpCloud(GcpInstanceResources):
         self._prerequisites = self._apis(memorystore)
         self._network(settings)
         node_pool = self._cluster(settings)
-        provider, storage_class, retain_storage_class = self._kubernetes(node_pool)
+        provider, access, storage_class, retain_storage_class = self._kubernetes(node_pool)
         mysql, database = self._mysql(settings)
         self.infrastructure = Infrastructure(
             provider=provider,
-            kubeconfig=pulumi.Output.unsecret(self._kubeconfig),
+            kubeconfig=access,
             mysql=mysql,
             mongodb=InCluster(),  # Google Cloud has no managed MongoDB
             redis=ManagedCache(create=self.cache_for) if memorystore else InCluster(),
@@ -219,19 +219,18 @@ class GcpCloud(GcpInstanceResources):
             member=project.number.apply(gke_service_agent), opts=self._opts())
         return key
 
-    def _kubernetes(self, node_pool: gcp.container.NodePool) -> tuple[k8s.Provider, str, str]:
-        """The cluster's Kubernetes provider (through `gke-gcloud-auth-plugin`) and its StorageClasses (GKE encrypts
-        every persistent disk at rest with Google-managed keys)."""
+    def _kubernetes(self, node_pool: gcp.container.NodePool) -> tuple[k8s.Provider, pulumi.Output[str], str, str]:
+        """The cluster's Kubernetes provider and kubeconfig (through `gke-gcloud-auth-plugin`), and its StorageClasses
+        (GKE encrypts every persistent disk at rest with Google-managed keys)."""
         cluster_name = self._cluster_name
         access: pulumi.Output[str] = pulumi.Output.all(
             self._gke.endpoint, self._gke.master_auth.cluster_ca_certificate
         ).apply(lambda a: kubeconfig(cluster_name, a[0], a[1]))
-        self._kubeconfig = access
         provider = common.cluster_provider(self._name_prefix, access, cluster_name, self, depends_on=[node_pool])
         storage_class, retain_storage_class = common.storage_classes(
             self._name_prefix, "pd.csi.storage.gke.io", {"type": "pd-balanced"}, provider, self,
             depends_on=[node_pool])
-        return provider, storage_class, retain_storage_class
+        return provider, access, storage_class, retain_storage_class
 
     def _mysql(self, settings: GcpSettings) -> tuple[ManagedEndpoint, gcp.sql.DatabaseInstance]:
         """One Cloud SQL server per stack, private IP only, TLS required, verified against its own CA."""
