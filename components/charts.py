@@ -49,11 +49,17 @@ def _values(values_file: str) -> Any:
     return yaml.safe_load((PROJECT_DIR / values_file).read_text())
 
 
-def pinned_image(values_file: str, *path: str) -> str:
-    """`registry/repository:tag` of an image pinned in a chart's values (the one place images are pinned)."""
+def pinned_image_values(values_file: str, *path: str) -> dict[str, str]:
+    """{registry, repository, tag} of an image pinned in a chart's values (the one place images are pinned)."""
     image = _values(values_file)
     for key in path:
         image = image[key]
+    return {key: str(image[key]) for key in ("registry", "repository", "tag")}
+
+
+def pinned_image(values_file: str, *path: str) -> str:
+    """`registry/repository:tag` of an image pinned in a chart's values."""
+    image = pinned_image_values(values_file, *path)
     return f"{image['registry']}/{image['repository']}:{image['tag']}"
 
 

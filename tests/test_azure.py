@@ -381,8 +381,8 @@ def test_each_instance_storage_account_is_private_tls_versioned_and_retained(sta
         assert set(cors["allowedMethods"]) == {"GET", "HEAD", "PUT", "POST"}
 
 
-def test_each_account_key_reaches_only_its_instance_settings(stack) -> None:
-    _, recording = stack
+def test_each_account_key_reaches_only_its_instance_settings_and_backup_secret(stack) -> None:
+    environment, recording = stack
     keys = {}
     for instance in instances(recording):
         settings = named(recording, "kubernetes:core/v1:Secret", f"{instance.name}-settings")
@@ -390,13 +390,21 @@ def test_each_account_key_reaches_only_its_instance_settings(stack) -> None:
         account = inputs(named(recording, f"{AZ}storage:StorageAccount", f"{instance.name}-media"))["accountName"]
         assert f'AZURE_ACCOUNT_NAME = "{account}"' in production_py
         (key,) = re.findall(r'AZURE_ACCOUNT_KEY = "([^"]+)"', production_py)
-        keys[instance.name] = (settings.urn, key)
+        urns = {settings.urn}
+        # Its backup Jobs' Secret holds it too (backups are off in dev): rclone writes to the same account with it,
+        # for want of a workload identity.
+        for backup in of_type(recording, "kubernetes:core/v1:Secret"):
+            if backup.name == f"{instance.name}-backup":
+                assert inputs(backup)["stringData"]["RCLONE_CONFIG_BACKUPS_KEY"] == key
+                urns.add(backup.urn)
+        assert (len(urns) == 2) == (environment != "dev")
+        keys[instance.name] = (urns, key)
         assert release_values(recording, f"{instance.name}-foundation")["serviceAccount"]["annotations"] == {}
     assert len({key for _, key in keys.values()}) == len(keys)
     for r in of_type(recording, "kubernetes:core/v1:Secret") + of_type(recording, "kubernetes:helm.sh/v3:Release"):
         text = json.dumps(inputs(r))
-        for urn, key in keys.values():
-            assert (key in text) == (r.urn == urn), r.urn
+        for urns, key in keys.values():
+            assert (key in text) == (r.urn in urns), r.urn
     for r in recording.resources.values():
         if r.type.startswith(AZ):
             assert all(key not in json.dumps(r.inputs) for _, key in keys.values()), r.urn

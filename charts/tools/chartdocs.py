@@ -160,6 +160,13 @@ CONSTRAINTS: dict[str, Schema] = {
             },
         }
     },
+    "backups.retention.count": AT_LEAST_1,
+    "backups.retention.maxAgeDays": AT_LEAST_1,
+    "backups.secretName": NON_EMPTY,
+    "backups.storage.rclone": {"additionalProperties": {"type": "string"}, "propertyNames": {"pattern": "^[A-Z0-9_]+$"}},
+    "backups.images.*.pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
+    "backups.workSizeLimit": NON_EMPTY,
+    "backups.ttlSecondsAfterFinished": AT_LEAST_0,
     "cronJobDefaults.startingDeadlineSeconds": AT_LEAST_1,
     "cronJobDefaults.backoffLimit": AT_LEAST_0,
     "cronJobDefaults.*HistoryLimit": AT_LEAST_0,
@@ -183,6 +190,8 @@ CONSTRAINTS: dict[str, Schema] = {
     },
     "media.accessMode": {"enum": ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]},
     "media.size": NON_EMPTY,
+    "backups.accessMode": {"enum": ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]},
+    "backups.size": NON_EMPTY,
     # The openedx-namespace chart.
     "serviceAccount.name": {"pattern": DNS_LABEL},
     "serviceAccount.annotations": STRINGS,

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components.charts import APP_CHART, NAMESPACE_CHART, PROJECT_DIR, SERVICES_CHART, package_dependencies
 from components.infrastructure import Infrastructure
-from components.openedx import endpoints, secrets, values
+from components.openedx import backups, endpoints, secrets, values
 from components.openedx.tutor import RenderedSettings, render_settings
 from components.platform import Routing
 from components.provisioning import SharedServers
@@ -70,6 +70,7 @@ class Instance(pulumi.ComponentResource):
         storage = None if infrastructure.object_storage is None else infrastructure.object_storage(
             name, values.namespace_name(instance), values.SERVICE_ACCOUNT, list(instance.public_hosts.values()), self)
         media_volume = storage is None
+        backing_up = instance.backups.active(stack.environment)
         cache = endpoints.managed_cache(infrastructure, name, self)
 
         foundation = self._release(
@@ -98,13 +99,14 @@ class Instance(pulumi.ComponentResource):
             )
             data_services.append(self._release(
                 f"{name}-services", SERVICES_CHART, ns,
-                values.services_values(instance, in_cluster, infrastructure.storage_class_for(keep_data), media_volume),
+                values.services_values(instance, in_cluster, infrastructure.storage_class_for(keep_data), media_volume,
+                                       backups_volume=media_volume and backing_up),
                 child, depends_on=[foundation, credentials], timeout=SERVICES_RELEASE_TIMEOUT,
             ))
 
         mail = endpoints.mail_credentials(infrastructure, email, name, self)
-        rendered = endpoints.tutor_instance(instance, infrastructure, generated, storage, cache, email, mail).apply(
-            render_settings)
+        tutor = endpoints.tutor_instance(instance, infrastructure, generated, storage, cache, email, mail)
+        rendered = tutor.apply(render_settings)
         settings_secret = k8s.core.v1.Secret(
             f"{name}-settings",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -117,11 +119,11 @@ class Instance(pulumi.ComponentResource):
             # A new name per content: keep the previous Secret so a Helm rollback finds the settings it names.
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
         )
-        first_install: list[pulumi.Resource] = []
+        app_secrets: list[pulumi.Resource] = []
         self.admin_password: pulumi.Output[str] | None = None
         if instance.admin is not None:
             # Read by the first-install Job that creates the admin; the password is a secret output of the stack.
-            first_install.append(k8s.core.v1.Secret(
+            app_secrets.append(k8s.core.v1.Secret(
                 f"{name}-admin",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=values.ADMIN_SECRET, namespace=ns, labels=values.instance_labels(instance)),
@@ -129,14 +131,24 @@ class Instance(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[foundation])),
             ))
             self.admin_password = generated.admin_password
+        if backing_up:
+            # The instance's own database credentials, for its backup Jobs (envFrom): never a server's admin.
+            app_secrets.append(k8s.core.v1.Secret(
+                f"{name}-backup",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=backups.SECRET, namespace=ns, labels=values.instance_labels(instance)),
+                string_data=tutor.apply(backups.secret_data),  # secret: the endpoints hold passwords
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[foundation])),
+            ))
         app_values = pulumi.Output.all(
             secret_name=settings_secret.metadata.name,
             tasks=pulumi.Output.unsecret(rendered.apply(values.init_task_refs)),
+            storage=pulumi.Output.unsecret(tutor.apply(lambda t: backups.storage_values(t.object_storage))),
         ).apply(lambda v: values.app_values(instance, stack, args.routing, v["secret_name"], v["tasks"],
-                                         media_volume))
+                                         media_volume, backups.chart_values(instance, stack.environment, v["storage"])))
         self.application = self._release(
             f"{name}-openedx", APP_CHART, ns, app_values, child,
-            depends_on=[*data_services, settings_secret, *first_install, *args.routing.depends_on, *args.after],
+            depends_on=[*data_services, settings_secret, *app_secrets, *args.routing.depends_on, *args.after],
             timeout=instance.release_timeout_seconds,
         )
 

@@ -105,12 +105,14 @@ def namespace_values(
 
 
 def services_values(
-    instance: InstanceSettings, services: frozenset[str], storage_class: str | None, media_volume: bool
+    instance: InstanceSettings, services: frozenset[str], storage_class: str | None, media_volume: bool,
+    backups_volume: bool = False,
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         "global": {**_global(instance), "storageClass": storage_class or ""},
         "existingSecret": SERVICES_CREDENTIALS,
         "media": {"enabled": media_volume},
+        "backups": {"enabled": backups_volume, "size": instance.backups.volume_size},
     }
     for service in ("mysql", "mongodb", "redis", "meilisearch", "smtp"):
         values[service] = {"enabled": service in services}
@@ -195,6 +197,7 @@ def app_values(
     settings_secret: str,
     init_tasks: list[dict[str, str]],
     media_volume: bool,
+    backups: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     workloads, environment = instance.workloads, stack.environment
     mfe = "mfe" in instance.plugins
@@ -233,6 +236,7 @@ def app_values(
         },
         "mfe": {"enabled": mfe, **_fixed(workloads.mfe, environment)},
         "caddy": _fixed(workloads.caddy, environment),
+        "backups": backups or {"enabled": False},
     }
     if instance.images.openedx is not None:
         values["global"]["openedxImage"] = _image(instance.images.openedx)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from components.settings.backups import BackupSettings
 from components.settings.email import EmailSettings
 from components.settings.model import Email, HostName, InstanceName, Model, Quantity
 
@@ -125,6 +126,7 @@ class InstanceSettings(Model):
     admin: Admin | None = None
     demo_course: bool = False
     """Import Open edX's demo course on the first install."""
+    backups: BackupSettings = BackupSettings()
 
     @model_validator(mode="after")
     def _distinct_hosts(self) -> InstanceSettings:

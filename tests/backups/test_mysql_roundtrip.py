@@ -130,11 +130,14 @@ def test_a_tutor_operators_dump_is_adopted_and_restored(server: Mariadb, tmp_pat
                                                    tmp_path) and gzip.decompress(
         (tmp_path / "parts/mysql.sql.gz").read_bytes()).decode())
 
-    adopted = backup_py("adopt", str(folder), "--name", "tutor-import", "--instance", "demo",
-                        "--openedx-version", "22.0.3", "--tutor-version", "21.0.0")
-    assert "adopted" in adopted.stdout
+    (tmp_path / "name").write_text("tutor-import\n")  # what the fetch step writes
+
+    adopted = backup_py("check", str(folder), "--adopt", "true", "--name-file", str(tmp_path / "name"),
+                        "--instance", "demo", "--openedx-version", "22.0.3", "--tutor-version", "21.0.0")
+    assert "Tutor dumps adopted as backup tutor-import: mysql.sql.gz" in adopted.stdout
+    assert "1 parts match the manifest" in adopted.stdout
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["kind"] == "imported" and manifest["parts"]["mysql.sql.gz"]["rows"] == ROWS
-    backup_py("check", str(folder))
+    assert manifest["versions"] == {"openedx": "22.0.3", "tutor": "21.0.0"}
     run_script("mysql.sh", "restore", server.env("target", "app", PASSWORD), tmp_path)
     assert contents(server, "target") == contents(server, "source")

@@ -51,6 +51,7 @@ TOOLS=(
   "kwok|kwok|sigs.k8s.io/kwok/cmd/kwok|sigs.k8s.io/kwok"
   "kwokctl|kwok|sigs.k8s.io/kwok/cmd/kwokctl|sigs.k8s.io/kwok"
   "caddy|caddy|github.com/caddyserver/caddy/v2/cmd/caddy|github.com/caddyserver/caddy/v2"
+  "rclone|rclone|github.com/rclone/rclone|github.com/rclone/rclone"
 )
 
 # `module@version`, and for the kit's own mains the directory they are in.

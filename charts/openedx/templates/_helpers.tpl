@@ -77,3 +77,14 @@ Usage: {{ include "openedx.init.key" $ }}
 {{- $image := include "openedx-lib.images.image" (dict "image" .Values.global.openedxImage "context" .) -}}
 {{- dict "settings" (include "openedx-lib.settings.secretName" .) "image" $image "tasks" .Values.init.tasks "revision" .Values.init.revision | toJson | sha256sum | trunc 16 -}}
 {{- end -}}
+
+{{/*
+openedx.init.due: "true" when the init tasks run in this install or upgrade: the init key differs from
+the one the ConfigMap openedx-init recorded after the last successful run (none on a first install).
+Usage: {{ if include "openedx.init.due" $ }}...{{ end }}
+*/}}
+{{- define "openedx.init.due" -}}
+{{- $last := dict -}}
+{{- with lookup "v1" "ConfigMap" .Release.Namespace "openedx-init" }}{{ $last = default (dict) .data }}{{ end -}}
+{{- if ne (get $last "key") (include "openedx.init.key" .) }}true{{ end -}}
+{{- end -}}

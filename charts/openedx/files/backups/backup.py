@@ -6,9 +6,10 @@ talk to the databases (the mysql and mongo images' own dump and restore tools) a
 
     backup.py manifest DIR --kind KIND --instance I --openedx-version V --tutor-version V --mongodb-database D
     backup.py check DIR                     refuses a backup without manifest, or with a part that does not match
-    backup.py adopt DIR --name NAME ...     a Tutor operator's dumps made into a backup (writes its manifest)
+    backup.py check DIR --adopt true --name-file F --instance I ...
+                                            a Tutor operator's dumps made into a backup (writes its manifest)
     backup.py compare DIR COUNTS            the counts of a restore against the manifest; the status line
-    backup.py prune LISTING --keep N --max-age-days D   the backups retention deletes, one name per line
+    backup.py prune LISTING --keep N --max-age-days D --out F   the backups retention deletes, a name per line
     backup.py list LISTING                  a table of the backups in a storage listing
     backup.py latest LISTING                the newest complete backup's name
 
@@ -23,6 +24,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -307,12 +309,19 @@ def _parser() -> argparse.ArgumentParser:
     described.add_argument("--tutor-version", required=True)
     manifest = commands.add_parser("manifest", parents=[described])
     manifest.add_argument("folder", type=Path)
-    manifest.add_argument("--kind", required=True, choices=("scheduled", "manual", "pre-upgrade"))
+    manifest.add_argument("--kind", default=os.environ.get("BACKUP_KIND", ""),
+                          choices=("scheduled", "manual", "pre-upgrade"), help="default: $BACKUP_KIND")
     manifest.add_argument("--name-file", type=Path, help="where to write the backup's name")
-    manifest.add_argument("--mongodb-database", required=True)
+    manifest.add_argument("--mongodb-database", default=os.environ.get("MONGODB_DATABASE", ""),
+                          help="default: $MONGODB_DATABASE")
     manifest.add_argument("--mongodb-report", type=Path)
-    commands.add_parser("check").add_argument("folder", type=Path)
-    commands.add_parser("adopt", parents=[described]).add_argument("folder", type=Path)
+    checked = commands.add_parser("check")
+    checked.add_argument("folder", type=Path)
+    checked.add_argument("--adopt", choices=("true", "false", ""), default=os.environ.get("TUTOR_DUMPS", ""),
+                         help="true: the folder holds a Tutor operator's dumps, made into a backup first")
+    checked.add_argument("--name-file", type=Path, help="the backup's name (with --adopt true)")
+    for option in ("--instance", "--openedx-version", "--tutor-version"):
+        checked.add_argument(option, default="", help="written in an adopted backup's manifest")
     compared = commands.add_parser("compare")
     compared.add_argument("folder", type=Path)
     compared.add_argument("counts", type=Path)
@@ -320,6 +329,7 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("listing")
     prune.add_argument("--keep", type=int, required=True)
     prune.add_argument("--max-age-days", type=int, required=True)
+    prune.add_argument("--out", type=Path, required=True)
     commands.add_parser("list").add_argument("listing")
     commands.add_parser("latest").add_argument("listing")
     return main
@@ -338,11 +348,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.name_file.write_text(args.name + "\n")
             print(f"backup {args.name}: manifest written")
         elif args.command == "check":
+            if args.adopt == "true":
+                name = args.name_file.read_text().strip() if args.name_file else args.folder.name
+                manifest = adopt(args.folder, name=name, instance=args.instance, versions=_versions(args))
+                print(f"Tutor dumps adopted as backup {name}: {', '.join(sorted(manifest['parts']))}")
             manifest = check(args.folder)
             print(f"backup {manifest['name']}: {len(manifest['parts'])} parts match the manifest")
-        elif args.command == "adopt":
-            manifest = adopt(args.folder, name=args.name, instance=args.instance, versions=_versions(args))
-            print(f"Tutor dumps adopted as backup {args.name}: {', '.join(sorted(manifest['parts']))}")
         elif args.command == "compare":
             manifest = check(args.folder)
             if problems := compare(manifest, args.counts):
@@ -352,7 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "row and document counts of the manifest")
         elif args.command == "prune":
             doomed = to_prune(_listing(args.listing), args.keep, timedelta(days=args.max_age_days), _now())
-            print("\n".join(doomed))
+            args.out.write_text("".join(f"{name}\n" for name in doomed))
+            print(f"retention: {len(doomed)} backups to delete {' '.join(doomed)}".rstrip())
         elif args.command == "list":
             print(table(_listing(args.listing)))
         else:

@@ -35,8 +35,12 @@ dump() {
 }
 
 restore() {
-  local archive="$BACKUP/mongodb.archive.gz" source="${SOURCE_DATABASE:-$MONGODB_DATABASE}"
+  local archive="$BACKUP/mongodb.archive.gz" source
   if [ ! -f "$archive" ]; then echo "mongodb: the backup holds no MongoDB archive: left as it is"; return; fi
+  # The database the archive was made from, as its manifest says (another instance's, or Tutor's `openedx`).
+  source="$(mongosh --nodb --quiet --eval "
+    const part = JSON.parse(require('fs').readFileSync('$BACKUP/manifest.json', 'utf8')).parts['mongodb.archive.gz'];
+    print(part.database || '$MONGODB_DATABASE');")"
   # A restore replaces the database: collections the backup does not hold are dropped too.
   mongosh --quiet "$(uri)" --eval "
     const target = db.getSiblingDB('$MONGODB_DATABASE');
@@ -59,7 +63,8 @@ verify() {
   # A throwaway server of the same version, without authentication, reachable from this container only.
   local data="$WORK/scratch-mongodb"
   mkdir -p "$data"
-  mongod --dbpath="$data" --bind_ip=127.0.0.1 --port="$SCRATCH_PORT" --wiredTigerCacheSizeGB=0.25 \
+  mongod --dbpath="$data" --bind_ip=127.0.0.1 --port="$SCRATCH_PORT" --unixSocketPrefix="$WORK" \
+    --wiredTigerCacheSizeGB=0.25 \
     > "$WORK/scratch-mongodb.log" 2>&1 &
   scratch_pid=$!
   trap 'kill "$scratch_pid" 2> /dev/null || true; wait "$scratch_pid" 2> /dev/null || true' EXIT
@@ -67,6 +72,7 @@ verify() {
     if mongosh --quiet "mongodb://127.0.0.1:$SCRATCH_PORT/" --eval 'db.runCommand({ping: 1})' > /dev/null 2>&1; then
       break
     fi
+    kill -0 "$scratch_pid" 2> /dev/null || { cat "$WORK/scratch-mongodb.log" >&2; exit 1; }
     sleep 1
   done
   MONGODB_HOST=127.0.0.1 MONGODB_PORT="$SCRATCH_PORT" MONGODB_USERNAME="" MONGODB_TLS=false \

@@ -72,10 +72,10 @@ verify() {
     mariadb-install-db --no-defaults --datadir="$data" --user="$(id -un)" > /dev/null
     server=mariadbd
   else
-    mysqld --no-defaults --initialize-insecure --datadir="$data" --user="$(id -un)"
+    mysqld --no-defaults --initialize-insecure --datadir="$data" --tmpdir="$WORK" --user="$(id -un)"
   fi
   "$server" --no-defaults --datadir="$data" --socket="$socket" --skip-networking --skip-grant-tables \
-    --user="$(id -un)" --skip-log-bin --innodb-buffer-pool-size=256M --pid-file="$WORK/scratch-mysql.pid" \
+    --user="$(id -un)" --tmpdir="$WORK" --skip-log-bin --innodb-buffer-pool-size=256M --pid-file="$WORK/scratch-mysql.pid" \
     > "$WORK/scratch-mysql.log" 2>&1 &
   scratch_pid=$!
   trap 'kill "$scratch_pid" 2> /dev/null || true; wait "$scratch_pid" 2> /dev/null || true' EXIT
