@@ -16,7 +16,7 @@ from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
 from operations.cli import parser, request
-from operations.job import build_job, build_secret, run_name, template_name
+from operations.job import build_secret, run_name
 from operations.run import EXIT_INTERRUPTED, KubernetesApi, api_message, execute
 from operations.stack import KubeAccess, OperationError, read_outputs
 
@@ -47,10 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as error:
             raise OperationError(str(error)) from None
         api = KubernetesApi(connect(outputs.access))
-        cronjob = api.cronjob(instance.namespace, template_name(wanted.command.service))
-        job = build_job(cronjob, wanted.command, run_name(wanted.command), args.timeout)
+        cronjob = api.cronjob(instance.namespace, wanted.template)
+        if wanted.before is not None:
+            wanted.before(api, instance)
+        job = wanted.job(cronjob, run_name(wanted.name), args.timeout)
         secret = build_secret(job, wanted.secret) if wanted.secret else None
-        return execute(api, instance.namespace, job, secret, wanted.on_success)
+        code = execute(api, instance.namespace, job, secret, wanted.on_success)
+        if code == 0 and wanted.after is not None:
+            print(wanted.after(api, instance), flush=True)
+        return code
     except OperationError as error:
         message = str(error)
     except ApiException as error:

@@ -11,18 +11,46 @@ from dataclasses import dataclass, field
 
 from components.openedx import commands
 from components.openedx.commands import Command
+from operations import backups
+from operations.job import Manifest, build_job, build_step_job, template_name
 from operations.stack import Instance, OperationError
 
 PASSWORD_KEY = "password"
 
 
+JobBuilder = Callable[[Manifest, str, int | None], Manifest]
+"""(the template CronJob, the run's name, the timeout) -> the run's Job."""
+Step = Callable[[backups.State, Instance], str]
+"""What a run does on the cluster besides its Job, before it (refuses with OperationError) or after it has completed
+(returns what to print)."""
+
+
 @dataclass(frozen=True)
 class Request:
-    """A run: the command, its Secret's data (none when empty), what to print once the Job has completed."""
+    """A run: its name, the CronJob its Job is copied from and how, its Secret's data (none when empty), what is
+    checked before and done after it, what to print once the Job has completed."""
 
-    command: Command
+    name: str
+    template: str
+    job: JobBuilder
     secret: dict[str, str] = field(default_factory=dict)
     on_success: str = ""
+    before: Step | None = None
+    after: Step | None = None
+
+
+def _command(command: Command, secret: dict[str, str] | None = None, on_success: str = "") -> Request:
+    """A management command, in a copy of its service's command CronJob."""
+    return Request(command.name, template_name(command.service),
+                   lambda cronjob, name, timeout: build_job(cronjob, command, name, timeout),
+                   dict(secret or {}), on_success)
+
+
+def _steps(name: str, template: str, env: dict[str, str], before: Step | None = None,
+           after: Step | None = None) -> Request:
+    """A backup command, in a copy of a backup CronJob with `env` set in every step."""
+    return Request(name, template, lambda cronjob, run, timeout: build_step_job(cronjob, name, run, env, timeout),
+                   before=before, after=after)
 
 
 def generate_password() -> str:
@@ -42,25 +70,55 @@ def _create_user(args: argparse.Namespace, instance: Instance) -> Request:
     command = commands.create_user(args.username, args.email, staff=args.staff, superuser=args.superuser,
                                    password_key=PASSWORD_KEY)
     if args.prompt_password:
-        return Request(command, {PASSWORD_KEY: prompt_password()})
+        return _command(command, {PASSWORD_KEY: prompt_password()})
     password = generate_password()
-    return Request(command, {PASSWORD_KEY: password}, f"password of {args.username}: {password}")
+    return _command(command, {PASSWORD_KEY: password}, f"password of {args.username}: {password}")
 
 
 def _import_demo_course(args: argparse.Namespace, instance: Instance) -> Request:
-    return Request(commands.import_demo_course(args.repository, args.version))
+    return _command(commands.import_demo_course(args.repository, args.version))
 
 
 def _set_theme(args: argparse.Namespace, instance: Instance) -> Request:
-    return Request(commands.set_theme(args.theme, args.domain or [instance.lms_host, instance.studio_host]))
+    return _command(commands.set_theme(args.theme, args.domain or [instance.lms_host, instance.studio_host]))
 
 
 def _reindex(args: argparse.Namespace, instance: Instance) -> Request:
-    return Request(commands.reindex())
+    return _command(commands.reindex())
 
 
 def _manage(args: argparse.Namespace, instance: Instance) -> Request:
-    return Request(commands.manage(args.service, args.arguments))
+    return _command(commands.manage(args.service, args.arguments))
+
+
+def _backup(args: argparse.Namespace, instance: Instance) -> Request:
+    return _steps("backup", backups.BACKUP, {"BACKUP_KIND": "manual"})
+
+
+def _backups(args: argparse.Namespace, instance: Instance) -> Request:
+    def status(state: backups.State, instance: Instance) -> str:
+        return "\n".join(backups.status_line(what, state.jobs(instance.namespace, backups.selector(cronjob)))
+                         for what, cronjob in (("backup", backups.BACKUP), ("verification", backups.VERIFY)))
+
+    return _steps("backups", backups.LIST, {}, after=status)
+
+
+def _verify(args: argparse.Namespace, instance: Instance) -> Request:
+    return _steps("verify", backups.VERIFY, {"BACKUP_NAME": args.backup or ""})
+
+
+def _restore(args: argparse.Namespace, instance: Instance) -> Request:
+    def before(state: backups.State, instance: Instance) -> str:
+        backups.require_maintenance(state, instance.namespace, instance.name, args.stack)
+        return ""
+
+    def after(state: backups.State, instance: Instance) -> str:
+        return backups.after_restore(state, instance.namespace, instance.name, args.stack)
+
+    env = {"BACKUP_NAME": args.backup or "", "TUTOR_DUMPS": "true" if args.tutor_dumps else "false"}
+    if args.tutor_dumps and not args.backup:
+        raise ValueError("--tutor-dumps needs the name of the folder that holds the dumps")
+    return _steps("restore", backups.RESTORE, env, before, after)
 
 
 def _seconds(text: str) -> int:
@@ -109,6 +167,17 @@ def parser() -> argparse.ArgumentParser:
     manage = add("manage", _manage, "./manage.py lms|cms ARGS... (options of ops.sh go before lms|cms).")
     manage.add_argument("service", choices=("lms", "cms"))
     manage.add_argument("arguments", nargs=argparse.REMAINDER, metavar="ARGS")
+    add("backup", _backup, "Back up the instance now (MySQL, MongoDB, media on a volume) into its backup storage.")
+    add("backups", _backups, "List the instance's backups, and the result of the newest backup and verification.")
+    verify = add("verify", _verify, "Restore a backup (the newest by default) into scratch servers and compare "
+                                    "its row and document counts with its manifest.")
+    verify.add_argument("backup", nargs="?", help="a backup's name (default: the newest complete one)")
+    restore = add("restore", _restore, "Restore a backup (the newest by default) into the instance, which must be "
+                                       "in maintenance; the next deploy runs the migrations.")
+    restore.add_argument("backup", nargs="?", help="a backup's name (default: the newest complete one)")
+    restore.add_argument("--tutor-dumps", action="store_true",
+                         help="BACKUP is a folder of a Tutor installation's dumps (openedx.sql[.gz], "
+                              "openedx.archive[.gz]) copied into the backup storage")
     return main
 
 

@@ -30,27 +30,24 @@ def template_name(service: Service) -> str:
     return f"openedx-command-{service}"
 
 
-def run_name(command: Command) -> str:
+def run_name(command: str) -> str:
     """`openedx-<command>-<UTC time>-<4 random characters>`: unique per run, a DNS label (command names are short
     lowercase words)."""
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    return f"openedx-{command.name}-{stamp}-{''.join(secrets.choice(_SUFFIX) for _ in range(4))}"
+    return f"openedx-{command}-{stamp}-{''.join(secrets.choice(_SUFFIX) for _ in range(4))}"
 
 
-def _labelled(metadata: Mapping[str, Any], command: Command) -> dict[str, str]:
-    return {**metadata.get("labels", {}), MANAGED_BY_LABEL: MANAGED_BY, COMMAND_LABEL: command.name}
+def _labelled(metadata: Mapping[str, Any], command: str) -> dict[str, str]:
+    return {**metadata.get("labels", {}), MANAGED_BY_LABEL: MANAGED_BY, COMMAND_LABEL: command}
 
 
-def build_job(cronjob: Manifest, command: Command, name: str, timeout: int | None = None) -> Manifest:
-    """The Job running `command`, from the jobTemplate of its service's CronJob: no retry, the template's TTL, its
-    deadline unless `timeout` (seconds) replaces it. Its Secret (`build_secret`) is named like the Job."""
+def _from_template(cronjob: Manifest, command: str, name: str, timeout: int | None) -> Manifest:
+    """A Job from a CronJob's jobTemplate, labelled as the run of `command`: no retry, the template's TTL, its
+    deadline unless `timeout` (seconds) replaces it."""
     template = cronjob["spec"]["jobTemplate"]
     spec = copy.deepcopy(template["spec"])
     pod = spec["template"]
     pod["metadata"] = {**pod.get("metadata", {}), "labels": _labelled(pod.get("metadata", {}), command)}
-    (container,) = pod["spec"]["containers"]
-    container["args"] = list(command.args)
-    container["env"] = [*container.get("env", []), *container_env(command, name)]
     spec["backoffLimit"] = 0
     if timeout is not None:
         spec["activeDeadlineSeconds"] = timeout
@@ -58,6 +55,28 @@ def build_job(cronjob: Manifest, command: Command, name: str, timeout: int | Non
     if annotations := template.get("metadata", {}).get("annotations"):
         metadata["annotations"] = dict(annotations)
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}
+
+
+def build_job(cronjob: Manifest, command: Command, name: str, timeout: int | None = None) -> Manifest:
+    """The Job running `command`, from the jobTemplate of its service's command CronJob. Its Secret
+    (`build_secret`) is named like the Job."""
+    job = _from_template(cronjob, command.name, name, timeout)
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    container["args"] = list(command.args)
+    container["env"] = [*container.get("env", []), *container_env(command, name)]
+    return job
+
+
+def build_step_job(cronjob: Manifest, command: str, name: str, env: Mapping[str, str],
+                   timeout: int | None = None) -> Manifest:
+    """A run of a CronJob whose pod is a sequence of steps (the backup Jobs: init containers, then the last step):
+    `env` replaces the template's values of those variables in every step."""
+    job = _from_template(cronjob, command, name, timeout)
+    pod = job["spec"]["template"]["spec"]
+    for container in [*pod.get("initContainers", []), *pod["containers"]]:
+        kept = [entry for entry in container.get("env", []) if entry["name"] not in env]
+        container["env"] = [*kept, *({"name": key, "value": value} for key, value in env.items())]
+    return job
 
 
 def build_secret(job: Manifest, data: Mapping[str, str]) -> Manifest:

@@ -18,6 +18,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3 import BaseHTTPResponse
 from urllib3.exceptions import HTTPError
 
+from operations.backups import INIT_RECORD
 from operations.job import Manifest, owner_reference
 from operations.stack import OperationError
 
@@ -93,22 +94,28 @@ def outcome(conditions: list[dict[str, str]]) -> tuple[int, str] | None:
     return None
 
 
-def _stream(api: Api, namespace: str, pod: str, container: str, timeout_s: float) -> None:
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    try:
-        for chunk in api.logs(namespace, pod, container, timeout_s):
-            sys.stdout.write(decoder.decode(chunk))
-            sys.stdout.flush()
-    except LogsUnavailable as reason:
-        _error(f"the output of pod {pod} cannot be read ({reason}): waiting for the Job's result")
-    sys.stdout.write(decoder.decode(b"", final=True))
+def _stream(api: Api, namespace: str, pod: str, containers: list[str], timeout_s: float) -> None:
+    """The output of each container in turn (a pod's init containers run one after the other, then its
+    container), until the first that cannot be read."""
+    for container in containers:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        try:
+            for chunk in api.logs(namespace, pod, container, timeout_s):
+                sys.stdout.write(decoder.decode(chunk))
+                sys.stdout.flush()
+        except LogsUnavailable as reason:
+            _error(f"the output of pod {pod} cannot be read ({reason}): waiting for the Job's result")
+            return
+        finally:
+            sys.stdout.write(decoder.decode(b"", final=True))
 
 
 def wait(api: Api, namespace: str, job: Manifest, poll_s: float = POLL_S) -> int:
     """Stream the output of the Job's pod once it has started, then wait for the Job's result: 0 when it
     completed, 1 when it failed or did not finish in time."""
     name = job["metadata"]["name"]
-    container = job["spec"]["template"]["spec"]["containers"][0]["name"]
+    pod = job["spec"]["template"]["spec"]
+    containers = [container["name"] for container in [*pod.get("initContainers", []), *pod["containers"]]]
     timeout_s = job["spec"]["activeDeadlineSeconds"] + DEADLINE_MARGIN_S
     deadline = time.monotonic() + timeout_s
     streamed = False
@@ -117,7 +124,7 @@ def wait(api: Api, namespace: str, job: Manifest, poll_s: float = POLL_S) -> int
             started = [pod for pod, phase in api.pod_phases(namespace, name).items() if phase != "Pending"]
             if started:
                 streamed = True
-                _stream(api, namespace, started[0], container, max(deadline - time.monotonic(), 1))
+                _stream(api, namespace, started[0], containers, max(deadline - time.monotonic(), 1))
         result = outcome(api.conditions(namespace, name))
         if result is not None:
             code, message = result
@@ -154,6 +161,7 @@ class KubernetesApi:
         self.api_client = api_client
         self.core = client.CoreV1Api(api_client)
         self.batch = client.BatchV1Api(api_client)
+        self.apps = client.AppsV1Api(api_client)
 
     def _plain(self, value: Any) -> Manifest:
         plain: Manifest = self.api_client.sanitize_for_serialization(value)
@@ -164,9 +172,32 @@ class KubernetesApi:
             return self._plain(self.batch.read_namespaced_cron_job(name, namespace))
         except ApiException as error:
             if error.status == 404:
+                if name.startswith(("openedx-backup", "openedx-restore")):
+                    raise OperationError(f"no CronJob {name} in namespace {namespace}: backups are off for this "
+                                         "instance (its `backups.enabled`; on by default outside dev)") from None
                 raise OperationError(f"no CronJob {name} in namespace {namespace}: the instance was deployed "
                                      "without the operator commands' templates (deploy it again)") from None
             raise
+
+    def replicas(self, namespace: str, deployment: str) -> int | None:
+        try:
+            scale = self._plain(self.apps.read_namespaced_deployment_scale(deployment, namespace))
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return int(scale.get("spec", {}).get("replicas", 0))
+
+    def forget_init(self, namespace: str) -> None:
+        try:
+            self.core.patch_namespaced_config_map(INIT_RECORD, namespace, {"data": {"key": ""}})
+        except ApiException as error:
+            if error.status != 404:  # never initialised: the next deploy runs the init tasks anyway
+                raise
+
+    def jobs(self, namespace: str, selector: str) -> list[Manifest]:
+        found = self._plain(self.batch.list_namespaced_job(namespace, label_selector=selector))
+        return list(found.get("items", []))
 
     def create(self, namespace: str, manifest: Manifest) -> Manifest:
         # from_dict answers None only for None

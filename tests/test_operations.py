@@ -52,7 +52,7 @@ def init_job(render: Render, service: str) -> dict[str, Any]:
 
 def command_job(render: Render, command: commands.Command, timeout: int | None = None) -> dict[str, Any]:
     cronjob = render.get("CronJob", template_name(command.service))
-    return build_job(cronjob, command, run_name(command), timeout)
+    return build_job(cronjob, command, run_name(command.name), timeout)
 
 
 # --- the Job of each command, against the chart's init Jobs ------------------------------------------------------
@@ -125,7 +125,7 @@ def test_building_a_job_leaves_the_template_as_it_was(rendered: Render) -> None:
 def test_run_names_are_unique_dns_labels_with_the_utc_time() -> None:
     longest = max(EVERY_COMMAND.values(), key=lambda command: len(command.name))
     before = datetime.now(UTC).replace(microsecond=0)
-    names = {run_name(longest) for _ in range(50)}
+    names = {run_name(longest.name) for _ in range(50)}
     assert len(names) == 50
     for name in names:
         assert DNS_LABEL.match(name) and len(name) <= 63, name
@@ -142,7 +142,7 @@ def create_user_run(rendered: Render, *extra: str) -> tuple[dict[str, Any], dict
     """The Job, Secret, password and success message of `createuser admin admin@example.com --superuser`."""
     args = parser().parse_args(["prod", "campus", "createuser", "admin", "admin@example.com", "--superuser", *extra])
     wanted = request(args, DEMO)
-    job = command_job(rendered, wanted.command)
+    job = requested_job(rendered, wanted)
     return job, build_secret(job, wanted.secret), wanted.secret[PASSWORD_KEY], wanted.on_success
 
 
@@ -181,17 +181,26 @@ def test_prompted_passwords_that_differ_are_refused(monkeypatch) -> None:
         request(args, DEMO)
 
 
-def test_settheme_defaults_to_the_instances_lms_and_studio_hosts() -> None:
-    args = parser().parse_args(["prod", "demo", "settheme", "indigo"])
-    assert request(args, DEMO).command.env["OPENEDX_DOMAINS"] == "learn.example.com studio.learn.example.com"
-    args = parser().parse_args(["prod", "demo", "settheme", "indigo", "--domain", "a.org", "--domain", "b.org"])
-    assert request(args, DEMO).command.env["OPENEDX_DOMAINS"] == "a.org b.org"
+def requested_job(render: Render, wanted: Any) -> dict[str, Any]:
+    """The Job of a parsed command line, from the CronJob the chart renders."""
+    return wanted.job(render.get("CronJob", wanted.template), run_name(wanted.name), None)
 
 
-def test_manage_passes_its_arguments_as_they_are() -> None:
+def test_settheme_defaults_to_the_instances_lms_and_studio_hosts(rendered: Render) -> None:
+    def domains(*argv: str) -> str:
+        job = requested_job(rendered, request(parser().parse_args(["prod", "demo", "settheme", *argv]), DEMO))
+        return str(env_map(main_container(job["spec"]["template"]["spec"]))["OPENEDX_DOMAINS"])
+
+    assert domains("indigo") == "learn.example.com studio.learn.example.com"
+    assert domains("indigo", "--domain", "a.org", "--domain", "b.org") == "a.org b.org"
+
+
+def test_manage_passes_its_arguments_as_they_are(rendered: Render) -> None:
     args = parser().parse_args(["prod", "demo", "manage", "cms", "showmigrations", "--list", "courseware"])
-    command = request(args, DEMO).command
-    assert (command.service, command.args) == ("cms", ("./manage.py", "cms", "showmigrations", "--list", "courseware"))
+    wanted = request(args, DEMO)
+    container = main_container(requested_job(rendered, wanted)["spec"]["template"]["spec"])
+    assert wanted.template == "openedx-command-cms"
+    assert container["args"] == ["./manage.py", "cms", "showmigrations", "--list", "courseware"]
 
 
 # --- the command line --------------------------------------------------------------------------------------------
@@ -318,13 +327,13 @@ class FakeCluster:
     """Answers a run's calls from scripted timelines (each call takes the next entry; the last one stays)."""
 
     def __init__(self, phases: list[dict[str, str]], conditions: list[list[dict[str, str]]],
-                 logs: list[bytes] | None = None, fail_job_creation: bool = False) -> None:
+                 logs: dict[str, list[bytes]] | None = None, fail_job_creation: bool = False) -> None:
         self.phases, self.condition_timeline, self.log_chunks = phases, conditions, logs
         self.fail_job_creation = fail_job_creation
         self.created: list[dict[str, Any]] = []
         self.owners: dict[str, dict[str, Any]] = {}
         self.deleted: list[tuple[str, str]] = []
-        self.log_reads = 0
+        self.log_reads: list[str] = []
 
     @staticmethod
     def _next(timeline: list[Any]) -> Any:
@@ -346,10 +355,11 @@ class FakeCluster:
         return dict(self._next(self.phases))
 
     def logs(self, namespace: str, pod: str, container: str, timeout_s: float) -> Iterator[bytes]:
-        self.log_reads += 1
+        """The scripted output of each container (by name; none for the others)."""
+        self.log_reads.append(container)
         if self.log_chunks is None:
             raise run.LogsUnavailable("the node has no kubelet")
-        yield from self.log_chunks
+        yield from self.log_chunks.get(container, [])
 
     def conditions(self, namespace: str, job: str) -> list[dict[str, str]]:
         return list(self._next(self.condition_timeline))
@@ -363,11 +373,11 @@ def user_run(rendered: Render) -> tuple[dict[str, Any], dict[str, Any], str, str
 def test_a_completed_job_exits_0_after_streaming_its_output_and_prints_the_password_once(user_run, capsys) -> None:
     job, secret, password, on_success = user_run
     cluster = FakeCluster([{}, {"p": "Pending"}, {"p": "Running"}], [[], [], [], COMPLETE],
-                          logs=[b"password set for ", b"admin\n"])
+                          logs={"lms": [b"password set for ", b"admin\n"]})
     assert run.execute(cluster, "openedx-demo", job, secret, on_success, poll_s=0) == 0
     out = capsys.readouterr().out
     assert out == f"password set for admin\npassword of admin: {password}\n"
-    assert cluster.log_reads == 1
+    assert cluster.log_reads == ["media-dirs", "lms"]  # each container of the pod, in the order they run
     assert [m["kind"] for m in cluster.created] == ["Secret", "Job"]  # the Secret first: the pod reads it
     assert cluster.owners == {secret["metadata"]["name"]: {
         "apiVersion": "batch/v1", "kind": "Job", "name": job["metadata"]["name"],
@@ -377,7 +387,7 @@ def test_a_completed_job_exits_0_after_streaming_its_output_and_prints_the_passw
 
 def test_a_failed_job_exits_1_with_its_reason_and_prints_no_password(user_run, capsys) -> None:
     job, secret, password, on_success = user_run
-    cluster = FakeCluster([{"p": "Failed"}], [FAILED], logs=[b"CommandError: boom\n"])
+    cluster = FakeCluster([{"p": "Failed"}], [FAILED], logs={"lms": [b"CommandError: boom\n"]})
     assert run.execute(cluster, "openedx-demo", job, secret, on_success, poll_s=0) == 1
     captured = capsys.readouterr()
     assert password not in captured.out + captured.err
@@ -390,14 +400,14 @@ def test_unreadable_logs_are_said_once_and_the_result_still_awaited(rendered: Re
     cluster = FakeCluster([{"p": "Running"}], [[], [], [], COMPLETE], logs=None)
     assert run.execute(cluster, "openedx-demo", job, None, poll_s=0) == 0
     assert capsys.readouterr().err.count("cannot be read") == 1
-    assert cluster.log_reads == 1
+    assert cluster.log_reads == ["media-dirs"]  # not tried again for the next container
 
 
 def test_a_job_that_outlives_the_local_wait_exits_1(rendered: Render, capsys, monkeypatch) -> None:
     monkeypatch.setattr(run, "DEADLINE_MARGIN_S", 0)
     job = command_job(rendered, EVERY_COMMAND["reindex"], timeout=1)
     job["spec"]["activeDeadlineSeconds"] = 0  # the local wait ends at once
-    cluster = FakeCluster([{"p": "Running"}], [[]], logs=[])
+    cluster = FakeCluster([{"p": "Running"}], [[]], logs={})
     assert run.execute(cluster, "openedx-demo", job, None, poll_s=0) == 1
     assert "has not finished" in capsys.readouterr().err
 
