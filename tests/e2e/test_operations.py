@@ -131,3 +131,69 @@ def test_a_failing_job_exits_1_with_its_reason(cluster: Cluster, deployed: Compl
     assert "failed" in done.output and "BackoffLimitExceeded" in done.output, done
     (job,) = command_jobs(cluster, "reindex")
     assert conditions(job).get("Failed") == "True", job["status"]
+
+
+# --- backups (the e2e stack turns them on for `demo`: they are off by default in dev) --------------------------
+
+
+def backup_jobs(cluster: Cluster, cronjob: str, namespace: str = NAMESPACE) -> list[dict[str, Any]]:
+    return cluster.items("jobs", namespace, selector=f"app.kubernetes.io/name={cronjob}")
+
+
+def test_backups_are_scheduled_with_their_volume_and_secret_and_a_backup_runs_now(cluster: Cluster,
+                                                                                 deployed: Completed) -> None:
+    cronjobs = {c["metadata"]["name"]: c["spec"] for c in cluster.items("cronjobs", NAMESPACE)}
+    assert (cronjobs["openedx-backup"]["schedule"], cronjobs["openedx-backup"]["suspend"]) == ("17 3 * * *", False)
+    assert (cronjobs["openedx-backup-verify"]["schedule"], cronjobs["openedx-backup-verify"]["suspend"]) == (
+        "43 4 * * 0", False)
+    assert cronjobs["openedx-restore"]["suspend"] is True and cronjobs["openedx-backup-list"]["suspend"] is True
+    (claim,) = [c for c in cluster.items("persistentvolumeclaims", NAMESPACE) if c["metadata"]["name"] == "backups"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    secret = cluster.kubectl("get", "secret", "openedx-backup", "-n", NAMESPACE)
+    assert base64.b64decode(secret["data"]["MYSQL_USERNAME"]).decode() == "openedx"  # the instance's own user
+    assert not [c for c in cluster.items("cronjobs", "openedx-sandbox") if "backup" in c["metadata"]["name"]]
+
+    done = cluster.run("./ops.sh", STACK, "demo", "backup")
+    assert done.returncode == 0, done
+    (job,) = command_jobs(cluster, "backup")
+    assert conditions(job).get("Complete") == "True", job["status"]
+    pod = job["spec"]["template"]["spec"]
+    steps = [*pod["initContainers"], *pod["containers"]]
+    assert [s["name"] for s in steps] == ["mysql-dump", "mongodb-dump", "media-dump", "manifest", "upload",
+                                          "retention", "prune"]
+    for step in steps:
+        assert {"name": "BACKUP_KIND", "value": "manual"} in step["env"]
+    # Its pod ran in a namespace that enforces the restricted profile, with the instance's identity.
+    assert pod["serviceAccountName"] == "openedx"
+
+
+def test_backups_lists_and_reports_the_newest_backup(cluster: Cluster, deployed: Completed) -> None:
+    done = cluster.run("./ops.sh", STACK, "demo", "backups")
+    assert done.returncode == 0, done
+    assert re.search(r"last backup: completed at \S+ \(Job openedx-backup-\d{14}-[a-z0-9]{4}\)", done.output), done
+    assert "last verification: none on record" in done.output, done
+    (job,) = command_jobs(cluster, "backups")
+    assert conditions(job).get("Complete") == "True", job["status"]
+
+
+def test_verify_runs_the_verification_now(cluster: Cluster, deployed: Completed) -> None:
+    done = cluster.run("./ops.sh", STACK, "demo", "verify")
+    assert done.returncode == 0, done
+    (job,) = backup_jobs(cluster, "openedx-backup-verify")
+    assert conditions(job).get("Complete") == "True", job["status"]
+    done = cluster.run("./ops.sh", STACK, "demo", "backups")
+    assert "last verification: completed at" in done.output, done
+
+
+def test_a_restore_outside_maintenance_is_refused_before_anything_runs(cluster: Cluster, deployed: Completed
+                                                                       ) -> None:
+    done = cluster.run("./ops.sh", STACK, "demo", "restore")
+    assert done.returncode == 2, done
+    assert "not in maintenance" in done.output and "maintenance: true" in done.output, done
+    assert command_jobs(cluster, "restore") == []
+
+
+def test_backup_commands_on_an_instance_without_backups_say_so(cluster: Cluster, deployed: Completed) -> None:
+    done = cluster.run("./ops.sh", STACK, "sandbox", "backup")
+    assert done.returncode == 2, done
+    assert "backups are off for this instance" in done.output, done

@@ -1,0 +1,77 @@
+"""What the program hands each instance for its backups, on every example stack: the openedx chart's `backups`
+values (on outside dev, the instance's own storage through its identity), the backup Secret (the instance's own
+database user, never a server's admin), the backup volume where there is no object storage."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.openedx import backups
+from components.openedx import tutor_instance as ti
+from tests.conftest import STACKS, inputs, instances, named, of_type
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SECRET = "kubernetes:core/v1:Secret"
+CLOUD_TYPE = {"aws": "s3", "gcp": "google cloud storage", "azure": "azureblob", "local": "local", "e2e": "local"}
+
+
+def release_values(recording: Any, name: str) -> dict[str, Any]:
+    return dict(inputs(named(recording, RELEASE, name))["values"])
+
+
+@pytest.mark.parametrize("stack_file", STACKS, ids=lambda path: path.stem.removeprefix("Pulumi."))
+def test_backups_are_on_outside_dev_into_the_instances_own_storage(example_stacks, stack_file) -> None:
+    stack = example_stacks[stack_file]
+    recording = stack.recording
+    dev = stack.config.get("openedx:environment", "dev") == "dev"
+    cloud = stack.name.split("-")[0]
+    entries = {entry["name"]: entry for entry in json.loads(stack.config["openedx:instances"])}
+    for instance in instances(recording):
+        enabled = entries[instance.name].get("backups", {}).get("enabled", not dev)
+        values = release_values(recording, f"{instance.name}-openedx")["backups"]
+        secrets = {r.name for r in of_type(recording, SECRET)}
+        services = [r for r in of_type(recording, RELEASE) if r.name == f"{instance.name}-services"]
+        if not enabled:
+            assert values == {"enabled": False}
+            assert f"{instance.name}-backup" not in secrets
+            continue
+        assert values["enabled"] is True and values["secretName"] == "openedx-backup"
+        assert values["storage"]["rclone"]["TYPE"] == CLOUD_TYPE[cloud]
+        volume = values["storage"]["rclone"]["TYPE"] == "local"
+        assert (values["storage"]["existingClaim"] == "backups") == volume
+        assert values["storage"]["root"] == "/backups" if volume else values["storage"]["root"].endswith("/backups")
+        assert "KEY" not in values["storage"]["rclone"]  # a storage key is in the Secret, never in values
+        data = inputs(named(recording, SECRET, f"{instance.name}-backup"))["stringData"]
+        assert "admin" not in data["MYSQL_USERNAME"] and data["MYSQL_USERNAME"].startswith("openedx")
+        assert data["MYSQL_PASSWORD"] and data["MONGODB_PASSWORD"]
+        if services:
+            assert inputs(services[0])["values"]["backups"]["enabled"] is volume
+
+
+def storage(kind: str) -> ti.ObjectStorage | None:
+    return {
+        "s3": ti.S3Storage(bucket="openedx-demo-1", region="eu-west-1"),
+        "minio": ti.S3Storage(bucket="media", region="us-east-1", endpoint_url="https://minio.example.com",
+                              workload_identity=False),
+        "gcs": ti.GcsStorage(bucket="openedx-demo-1", project="campus", signer_email="demo@campus.iam"),
+        "azure": ti.AzureBlobStorage(container="media", account_name="demo1", account_key="secret-key=="),
+        "volume": None,
+    }[kind]
+
+
+@pytest.mark.parametrize("kind,expected", [
+    ("s3", {"root": "openedx-demo-1/backups", "rclone": {"TYPE": "s3", "PROVIDER": "AWS", "ENV_AUTH": "true",
+                                                          "REGION": "eu-west-1", "SERVER_SIDE_ENCRYPTION": "AES256"}}),
+    ("minio", {"root": "media/backups", "rclone": {"TYPE": "s3", "PROVIDER": "Other", "ENV_AUTH": "true",
+                                                   "REGION": "us-east-1", "SERVER_SIDE_ENCRYPTION": "AES256",
+                                                   "ENDPOINT": "https://minio.example.com"}}),
+    ("gcs", {"root": "openedx-demo-1/backups", "rclone": {"TYPE": "google cloud storage", "ENV_AUTH": "true",
+                                                           "BUCKET_POLICY_ONLY": "true", "PROJECT_NUMBER": "campus"}}),
+    ("azure", {"root": "media/backups", "rclone": {"TYPE": "azureblob", "ACCOUNT": "demo1"}}),
+    ("volume", {"root": "/backups", "rclone": {"TYPE": "local"}, "existingClaim": "backups"}),
+])
+def test_each_storage_is_an_rclone_remote_with_no_secret_in_it(kind: str, expected: dict[str, Any]) -> None:
+    assert backups.storage_values(storage(kind)) == {"existingClaim": "", **expected}
