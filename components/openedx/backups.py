@@ -27,17 +27,18 @@ def storage_values(storage: ti.ObjectStorage | None) -> dict[str, Any]:
     if storage is None:
         return {"root": "/backups", "rclone": {"TYPE": "local"}, "existingClaim": CLAIM}
     if isinstance(storage, ti.S3Storage):
+        # The bucket's own default encryption applies; the pods may not create buckets, only use theirs.
         rclone = {"TYPE": "s3", "PROVIDER": "AWS" if storage.endpoint_url is None else "Other", "ENV_AUTH": "true",
-                  "REGION": storage.region, "SERVER_SIDE_ENCRYPTION": "AES256"}
+                  "REGION": storage.region, "NO_CHECK_BUCKET": "true"}
         if storage.endpoint_url is not None:
             rclone["ENDPOINT"] = storage.endpoint_url
         return {"root": f"{storage.bucket}/backups", "rclone": rclone, "existingClaim": ""}
     if isinstance(storage, ti.GcsStorage):
         rclone = {"TYPE": "google cloud storage", "ENV_AUTH": "true", "BUCKET_POLICY_ONLY": "true",
-                  "PROJECT_NUMBER": storage.project}
+                  "PROJECT_NUMBER": storage.project, "NO_CHECK_BUCKET": "true"}
         return {"root": f"{storage.bucket}/backups", "rclone": rclone, "existingClaim": ""}
-    return {"root": f"{storage.container}/backups", "rclone": {"TYPE": "azureblob", "ACCOUNT": storage.account_name},
-            "existingClaim": ""}
+    rclone = {"TYPE": "azureblob", "ACCOUNT": storage.account_name, "NO_CHECK_CONTAINER": "true"}
+    return {"root": f"{storage.container}/backups", "rclone": rclone, "existingClaim": ""}
 
 
 def secret_data(tutor: ti.TutorInstance) -> dict[str, str]:

@@ -5,12 +5,14 @@ database user, never a server's admin), the backup volume where there is no obje
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
 from components.openedx import backups
 from components.openedx import tutor_instance as ti
+from components.platform import openedx_alert_rules
 from tests.conftest import STACKS, inputs, instances, named, of_type
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -64,14 +66,38 @@ def storage(kind: str) -> ti.ObjectStorage | None:
 
 @pytest.mark.parametrize("kind,expected", [
     ("s3", {"root": "openedx-demo-1/backups", "rclone": {"TYPE": "s3", "PROVIDER": "AWS", "ENV_AUTH": "true",
-                                                          "REGION": "eu-west-1", "SERVER_SIDE_ENCRYPTION": "AES256"}}),
+                                                          "REGION": "eu-west-1", "NO_CHECK_BUCKET": "true"}}),
     ("minio", {"root": "media/backups", "rclone": {"TYPE": "s3", "PROVIDER": "Other", "ENV_AUTH": "true",
-                                                   "REGION": "us-east-1", "SERVER_SIDE_ENCRYPTION": "AES256",
+                                                   "REGION": "us-east-1", "NO_CHECK_BUCKET": "true",
                                                    "ENDPOINT": "https://minio.example.com"}}),
     ("gcs", {"root": "openedx-demo-1/backups", "rclone": {"TYPE": "google cloud storage", "ENV_AUTH": "true",
-                                                           "BUCKET_POLICY_ONLY": "true", "PROJECT_NUMBER": "campus"}}),
-    ("azure", {"root": "media/backups", "rclone": {"TYPE": "azureblob", "ACCOUNT": "demo1"}}),
+                                                           "BUCKET_POLICY_ONLY": "true", "PROJECT_NUMBER": "campus",
+                                                           "NO_CHECK_BUCKET": "true"}}),
+    ("azure", {"root": "media/backups", "rclone": {"TYPE": "azureblob", "ACCOUNT": "demo1",
+                                                   "NO_CHECK_CONTAINER": "true"}}),
     ("volume", {"root": "/backups", "rclone": {"TYPE": "local"}, "existingClaim": "backups"}),
 ])
 def test_each_storage_is_an_rclone_remote_with_no_secret_in_it(kind: str, expected: dict[str, Any]) -> None:
     assert backups.storage_values(storage(kind)) == {"existingClaim": "", **expected}
+
+
+def _job_regex(expr: str, operator: str) -> re.Pattern[str]:
+    (pattern,) = re.findall(rf'job_name{operator}"([^"]+)"', expr)
+    return re.compile(pattern)  # PromQL regexes are anchored: fullmatch below
+
+
+def test_monitoring_alerts_on_failed_missing_and_unverified_backups_and_not_twice() -> None:
+    rules = {rule["alert"]: rule for rule in openedx_alert_rules()[0]["rules"]}
+    backup_jobs = ["openedx-backup-29412357", "openedx-backup-20261203031700-ab12", "backup-before-upgrade"]
+    verify_jobs = ["openedx-backup-verify-29412357", "openedx-backup-verify-20261203031700-ab12"]
+    other_jobs = ["init-00-lms-init-lms", "openedx-createuser-20261203031700-ab12", "send-recurring-nudge-2941"]
+    backup = _job_regex(rules["OpenedxBackupFailed"]["expr"], "=~")
+    verify = _job_regex(rules["OpenedxBackupVerificationFailed"]["expr"], "=~")
+    hooks = _job_regex(rules["OpenedxHookJobFailed"]["expr"], "!~")
+    for name in backup_jobs:
+        assert backup.fullmatch(name) and not verify.fullmatch(name) and hooks.fullmatch(name), name
+    for name in verify_jobs:
+        assert verify.fullmatch(name) and not backup.fullmatch(name) and hooks.fullmatch(name), name
+    for name in other_jobs:
+        assert not backup.fullmatch(name) and not verify.fullmatch(name) and not hooks.fullmatch(name), name
+    assert 'cronjob="openedx-backup"' in rules["OpenedxBackupMissing"]["expr"]

@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parent / "kit.sh"
+BIN = Path(os.environ.get("OPENEDX_E2E_CACHE") or Path.home() / ".cache/openedx-pulumi/e2e") / "bin"
+"""Where `kit.sh build` puts the binaries (its $OPENEDX_E2E_CACHE/bin)."""
 
 
 class KitError(RuntimeError):

@@ -311,6 +311,22 @@ def test_maintenance_scales_the_application_to_zero_and_shows_the_maintenance_pa
     assert lifecycle.settled("sandbox") == before
 
 
+def test_a_restore_in_maintenance_runs_and_leaves_the_migrations_to_the_next_deploy(lifecycle: Lifecycle) -> None:
+    """The README's restore, in the maintenance of the previous test: the restore Job completes, and the init
+    record is cleared so that the next deploy runs the init tasks (the next test's)."""
+    namespace = NAMESPACE["demo"]
+    assert lifecycle.cluster.kubectl("get", "configmap", "openedx-init", "-n", namespace)["data"]["key"]
+    done = lifecycle.cluster.run("./ops.sh", STACK, "demo", "restore", "20261203T031700Z")
+    assert done.returncode == 0, done
+    assert "maintenance: false" in done.output, done
+    (job,) = lifecycle.cluster.items("jobs", namespace, selector="app.openedx.org/command=restore")
+    assert {c["type"]: c["status"] for c in job["status"]["conditions"]}.get("Complete") == "True"
+    steps = [*job["spec"]["template"]["spec"]["initContainers"], *job["spec"]["template"]["spec"]["containers"]]
+    assert [s["name"] for s in steps] == ["fetch", "check", "mysql-restore", "mongodb-restore", "media-restore"]
+    assert {"name": "BACKUP_NAME", "value": "20261203T031700Z"} in steps[0]["env"]
+    assert lifecycle.cluster.kubectl("get", "configmap", "openedx-init", "-n", namespace)["data"]["key"] == ""
+
+
 def test_an_upgrade_in_maintenance_migrates_and_switching_it_off_restores_the_bounds(lifecycle: Lifecycle) -> None:
     """The README's upgrade: maintenance on (previous test), a new image: its migrations run while nothing serves;
     maintenance off: the application comes back at its bounds, with no Job."""
@@ -324,6 +340,8 @@ def test_an_upgrade_in_maintenance_migrates_and_switching_it_off_restores_the_bo
     done = lifecycle.up(new_image)
     assert done.returncode == 0, done
     upgraded = lifecycle.jobs("demo")
+    # Backed up before the migrations (backups.beforeUpgrade), as a hook of the same upgrade.
+    assert "backup-before-upgrade" in upgraded
     migrations = [name for name in upgraded if name.startswith("init-")]
     assert migrations and not {upgraded[name] for name in migrations} & set(jobs.values()), "no migration ran"
     assert {name: upgraded[name] for name in upgraded if name.startswith("once-")} == {
@@ -403,11 +421,16 @@ def _failing_image(config: Config, name: str) -> None:
     instance(config, name)["images"] = {"openedx": {"repository": repository, "tag": FAILING_TAG}}
 
 
+def application_pods(lifecycle: Lifecycle) -> set[str]:
+    """demo's pods but those of Jobs (its init tasks, its pre-upgrade backup): uids."""
+    return {p["metadata"]["uid"] for p in lifecycle.cluster.items("pods", NAMESPACE["demo"])
+            if p["metadata"]["labels"].get("app.kubernetes.io/component") not in ("init", "backup")}
+
+
 def test_a_failing_migration_rolls_the_instance_back(lifecycle: Lifecycle) -> None:
     before = lifecycle.settled("demo", "sandbox")
     deployments = lifecycle.deployments("demo")
-    pods = {p["metadata"]["uid"] for p in lifecycle.cluster.items("pods", NAMESPACE["demo"])
-            if p["metadata"]["labels"].get("app.kubernetes.io/component") != "init"}
+    pods = application_pods(lifecycle)
     revisions = lifecycle.revisions("demo")["openedx"]
 
     done = lifecycle.up(lambda config: _failing_image(config, "demo"))
@@ -427,9 +450,7 @@ def test_a_failing_migration_rolls_the_instance_back(lifecycle: Lifecycle) -> No
     for name in APPLICATION:
         assert restored[name]["spec"]["template"] == deployments[name]["spec"]["template"], name
         assert mounted_settings(restored[name]) <= set(secrets), f"{name}: its settings Secret is gone"
-    assert {p["metadata"]["uid"] for p in lifecycle.cluster.items("pods", NAMESPACE["demo"])
-            if p["metadata"]["labels"].get("app.kubernetes.io/component") != "init"} == pods, (
-        "the application's pods were replaced")
+    assert application_pods(lifecycle) == pods, "the application's pods were replaced"
 
 
 def test_the_next_up_after_a_failure_deploys(lifecycle: Lifecycle) -> None:
