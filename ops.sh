@@ -6,6 +6,7 @@
 #   ./ops.sh STACK INSTANCE reindex
 #   ./ops.sh STACK INSTANCE manage [--timeout SECONDS] lms|cms ARGS…   (its options before lms|cms)
 #   ./ops.sh STACK INSTANCE backup | backups | verify [BACKUP] | restore [BACKUP] [--tutor-dumps]
+#   ./ops.sh STACK INSTANCE clone BACKUP --to TARGET
 # Each command takes --timeout SECONDS (the Job's deadline); `./ops.sh STACK INSTANCE COMMAND --help` says more.
 # Needs the Pulumi CLI (to read the stack's outputs) and Python 3.11+; the cluster is reached as the stack says.
 set -euo pipefail

@@ -15,7 +15,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
-from operations.cli import parser, request
+from operations.cli import generate_password, parser, request
+from operations.clone import clone
 from operations.job import build_secret, run_name
 from operations.run import EXIT_INTERRUPTED, KubernetesApi, api_message, execute
 from operations.stack import KubeAccess, OperationError, read_outputs
@@ -42,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         outputs = read_outputs(args.stack)
         instance = outputs.instance(args.instance)
+        if args.command == "clone":
+            target = outputs.instance(args.to)
+            return clone(KubernetesApi(connect(outputs.access)), instance, target, args.backup, args.stack,
+                         args.timeout, generate_password())
         try:
             wanted = request(args, instance)
         except ValueError as error:

@@ -178,6 +178,14 @@ def parser() -> argparse.ArgumentParser:
     restore.add_argument("--tutor-dumps", action="store_true",
                          help="BACKUP is a folder of a Tutor installation's dumps (openedx.sql[.gz], "
                               "openedx.archive[.gz]) copied into the backup storage")
+    clone = subcommands.add_parser(
+        "clone", parents=[common],
+        help="Restore a backup of INSTANCE into another instance of the stack, which must be in maintenance.",
+        description="Restore a backup of INSTANCE into another instance of the stack (TARGET: add it to the stack "
+                    "with `maintenance: true` and deploy it first). The source serves its backups to the target for "
+                    "the time of the run only; the next deploy of the target runs the migrations.")
+    clone.add_argument("backup", help="the backup's name (./ops.sh STACK INSTANCE backups lists them)")
+    clone.add_argument("--to", required=True, metavar="TARGET", help="the instance that receives the data")
     return main
 
 

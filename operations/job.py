@@ -41,7 +41,7 @@ def _labelled(metadata: Mapping[str, Any], command: str) -> dict[str, str]:
     return {**metadata.get("labels", {}), MANAGED_BY_LABEL: MANAGED_BY, COMMAND_LABEL: command}
 
 
-def _from_template(cronjob: Manifest, command: str, name: str, timeout: int | None) -> Manifest:
+def from_template(cronjob: Manifest, command: str, name: str, timeout: int | None) -> Manifest:
     """A Job from a CronJob's jobTemplate, labelled as the run of `command`: no retry, the template's TTL, its
     deadline unless `timeout` (seconds) replaces it."""
     template = cronjob["spec"]["jobTemplate"]
@@ -60,7 +60,7 @@ def _from_template(cronjob: Manifest, command: str, name: str, timeout: int | No
 def build_job(cronjob: Manifest, command: Command, name: str, timeout: int | None = None) -> Manifest:
     """The Job running `command`, from the jobTemplate of its service's command CronJob. Its Secret
     (`build_secret`) is named like the Job."""
-    job = _from_template(cronjob, command.name, name, timeout)
+    job = from_template(cronjob, command.name, name, timeout)
     (container,) = job["spec"]["template"]["spec"]["containers"]
     container["args"] = list(command.args)
     container["env"] = [*container.get("env", []), *container_env(command, name)]
@@ -71,7 +71,7 @@ def build_step_job(cronjob: Manifest, command: str, name: str, env: Mapping[str,
                    timeout: int | None = None) -> Manifest:
     """A run of a CronJob whose pod is a sequence of steps (the backup Jobs: init containers, then the last step):
     `env` replaces the template's values of those variables in every step."""
-    job = _from_template(cronjob, command, name, timeout)
+    job = from_template(cronjob, command, name, timeout)
     pod = job["spec"]["template"]["spec"]
     for container in [*pod.get("initContainers", []), *pod["containers"]]:
         kept = [entry for entry in container.get("env", []) if entry["name"] not in env]

@@ -34,12 +34,12 @@ class LogsUnavailable(Exception):
 
 class Api(Protocol):
     def create(self, namespace: str, manifest: Manifest) -> Manifest:
-        """Create a Secret or a Job; returns it as created (with its uid)."""
+        """Create a Secret, a Job, a Service or a NetworkPolicy; returns it as created (with its uid)."""
 
     def set_owner(self, namespace: str, secret: str, owner: Manifest) -> None: ...
 
     def delete(self, namespace: str, kind: str, name: str) -> None:
-        """Delete a Secret or a Job (and, in the background, its pods and the Secret it owns)."""
+        """Delete an object `create` makes (a Job with, in the background, its pods and the Secret it owns)."""
 
     def pod_phases(self, namespace: str, job: str) -> dict[str, str]:
         """The phase of each pod of a Job, by pod name."""
@@ -162,6 +162,7 @@ class KubernetesApi:
         self.core = client.CoreV1Api(api_client)
         self.batch = client.BatchV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
+        self.networking = client.NetworkingV1Api(api_client)
 
     def _plain(self, value: Any) -> Manifest:
         plain: Manifest = self.api_client.sanitize_for_serialization(value)
@@ -204,6 +205,12 @@ class KubernetesApi:
         if manifest["kind"] == "Secret":
             secret = cast(client.V1Secret, client.V1Secret.from_dict(manifest))
             return self._plain(self.core.create_namespaced_secret(namespace, secret))
+        if manifest["kind"] == "Service":
+            service = cast(client.V1Service, client.V1Service.from_dict(manifest))
+            return self._plain(self.core.create_namespaced_service(namespace, service))
+        if manifest["kind"] == "NetworkPolicy":
+            policy = cast(client.V1NetworkPolicy, client.V1NetworkPolicy.from_dict(manifest))
+            return self._plain(self.networking.create_namespaced_network_policy(namespace, policy))
         job = cast(client.V1Job, client.V1Job.from_dict(manifest))
         return self._plain(self.batch.create_namespaced_job(namespace, job))
 
@@ -213,6 +220,10 @@ class KubernetesApi:
     def delete(self, namespace: str, kind: str, name: str) -> None:
         if kind == "Secret":
             self.core.delete_namespaced_secret(name, namespace)
+        elif kind == "Service":
+            self.core.delete_namespaced_service(name, namespace)
+        elif kind == "NetworkPolicy":
+            self.networking.delete_namespaced_network_policy(name, namespace)
         else:
             self.batch.delete_namespaced_job(name, namespace, propagation_policy="Background")
 

@@ -45,8 +45,10 @@ SEEDED = {"20261130T031700Z": True, "20261020T031700Z": True, "20261125T031700Z"
 class Pod:
     """One backup Job's pod, run here: the CronJob's steps in order, sharing a work folder."""
 
-    def __init__(self, render: Render, cronjob: str, root: Path, secret: dict[str, str]) -> None:
-        spec = render.get("CronJob", cronjob)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    def __init__(self, render: Render | dict[str, Any], cronjob: str, root: Path, secret: dict[str, str]) -> None:
+        """The pod of a rendered CronJob, or of a Job (`render` is then the Job)."""
+        job = render if isinstance(render, dict) else render.get("CronJob", cronjob)["spec"]["jobTemplate"]
+        spec = job["spec"]["template"]["spec"]
         self.steps = [*spec.get("initContainers", []), *spec["containers"]]
         self.root, self.secret = root, secret
         self.work = root / f"work-{cronjob}-{len(list(root.glob('work-*')))}"
@@ -68,7 +70,9 @@ class Pod:
             args = [self.path(arg) for arg in step["args"]]
             if args[0] == "python":
                 args[0] = sys.executable
-            step_env = {item["name"]: self.path(item["value"]) for item in step["env"]}
+            step_env = {item["name"]: self.path(item["value"]) for item in step["env"] if "value" in item}
+            step_env |= {item["name"]: self.secret[item["valueFrom"]["secretKeyRef"]["key"]]
+                         for item in step["env"] if "valueFrom" in item}
             step_env |= {"PATH": f"{kit.BIN}:{os.environ['PATH']}", **self.secret, **env}
             result = subprocess.run(args, env=step_env, capture_output=True, text=True, timeout=600, check=False)
             done.append(result)
@@ -225,3 +229,57 @@ def test_every_rclone_option_the_program_sets_is_one_of_rclones() -> None:
         for key in [*(k for k in options if k != "TYPE"), *secret_keys]:
             flag = f"--{prefix}-{key.lower().replace('_', '-')}"
             assert re.search(rf"^\s+{re.escape(flag)}\b", flags, re.MULTILINE), f"{kind}: rclone has no {flag}"
+
+
+def test_a_clone_reads_the_sources_backup_through_its_server(backed_up: dict[str, Any], rendered: Render,
+                                                            server: Mariadb) -> None:
+    """./ops.sh clone's two Jobs, as it builds them from the rendered CronJobs: the source's rclone server (on
+    127.0.0.1 here, not :8080) and the target's restore reading it, with the run's password."""
+    import base64
+    import socket
+    import time
+
+    from operations.clone import restore_job, serve_job
+    from tests.backups.servers import free_port
+
+    storage = backed_up["root"] / "storage"
+    (backup,) = [p.name for p in storage.iterdir() if p.name.startswith("2026") and p.name not in SEEDED]
+    port = free_port()
+    serve = serve_job(rendered.get("CronJob", "openedx-backup-list"), "openedx-clone-x", 600)
+    (container,) = serve["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item.get("value", "") for item in container["env"]}
+    assert container["args"][-2:] == ["--addr", ":8080"] and "--read-only" in container["args"]
+    args = [str(kit.BIN / "rclone"), *container["args"][1:-1], f"127.0.0.1:{port}"]
+    args = [arg.replace("$(BACKUP_ROOT)", str(storage)) for arg in args]
+    server_env = {**{k: v for k, v in env.items() if k.startswith("RCLONE_CONFIG_BACKUPS_")},
+                  "RCLONE_USER": env["RCLONE_USER"], "RCLONE_PASS": "run-password", "PATH": os.environ["PATH"]}
+    serving = subprocess.Popen(args, env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        job = restore_job(rendered.get("CronJob", "openedx-restore"), "openedx-clone-x", backup,
+                          f"http://127.0.0.1:{port}/", 600)
+        server.sql("DROP DATABASE restored; CREATE DATABASE restored")
+        headers = "Authorization,Basic " + base64.b64encode(b"clone:run-password").decode()
+        done = Pod(job, "", backed_up["root"], {**secret(server, "restored"), "headers": headers}).run()
+        assert [d.returncode for d in done] == [0, 0, 0, 0], output(done)
+        assert f"fetched backup {backup}" in done[0].stdout
+        assert server.sql("SELECT COUNT(*) FROM student_courseenrollment", "restored").strip() == "3"
+
+        # Without the run's password, nothing is served.
+        wrong = "Authorization,Basic " + base64.b64encode(b"clone:guess").decode()
+        refused = Pod(job, "", backed_up["root"], {**secret(server, "restored"), "headers": wrong}).run()
+        assert refused[0].returncode != 0 and "401" in refused[0].stderr
+    finally:
+        serving.terminate()
+        serving.wait(timeout=30)
+
+
+def test_a_backup_that_is_not_there_is_named(backed_up: dict[str, Any], rendered: Render, server: Mariadb) -> None:
+    done = Pod(rendered, "openedx-restore", backed_up["root"], secret(server, "restored")).run(
+        BACKUP_NAME="20200101T000000Z")
+    assert [d.returncode for d in done] == [1], output(done)
+    assert "there is no backup 20200101T000000Z in backups:" in done[0].stderr

@@ -27,7 +27,8 @@ from tests.e2e.conftest import SERVICES_CREDENTIALS, SETTINGS_LABEL, STACK, Clus
 
 STACK_FILE = PROJECT_DIR / "stacks" / f"Pulumi.{STACK}.yaml"
 NAMESPACE = {"demo": "openedx-demo", "sandbox": "openedx-sandbox", "extra": "openedx-extra"}
-EXTRA = {"name": "extra", "lmsHost": "extra.e2e.openedx.test", "plugins": ["mfe"]}
+# Added in maintenance: demo's data is cloned into it.
+EXTRA = {"name": "extra", "lmsHost": "extra.e2e.openedx.test", "plugins": ["mfe"], "maintenance": True}
 # What an operator's `kubectl get` of an instance shows: every object but Events, which only ever accumulate.
 KINDS = ("deployments,statefulsets,replicasets,pods,jobs,services,configmaps,secrets,persistentvolumeclaims,"
          "horizontalpodautoscalers,poddisruptionbudgets,networkpolicies,serviceaccounts,resourcequotas,limitranges,"
@@ -368,6 +369,27 @@ def test_adding_an_instance_creates_only_its_resources(lifecycle: Lifecycle) -> 
     assert lifecycle.settled("demo", "sandbox") == before, "an instance that was already there changed"
     assert {r: records[-1]["info"]["status"] for r, records in lifecycle.revisions("extra").items()} == {
         "openedx-namespace": "deployed", "openedx-services": "deployed", "openedx": "deployed"}
+
+
+def test_a_clone_restores_a_backup_of_demo_into_the_new_instance_and_closes_what_it_opened(
+        lifecycle: Lifecycle) -> None:
+    before = {namespace: {kind: {o["metadata"]["name"] for o in lifecycle.cluster.items(kind, namespace)}
+                          for kind in ("services", "networkpolicies")}
+              for namespace in (NAMESPACE["demo"], NAMESPACE["extra"])}
+    done = lifecycle.cluster.run("./ops.sh", STACK, "demo", "clone", "20261203T031700Z", "--to", "extra")
+    assert done.returncode == 0, done
+    assert "maintenance: false" in done.output, done
+    (restore,) = lifecycle.cluster.items("jobs", NAMESPACE["extra"], selector="app.openedx.org/command=clone")
+    assert {c["type"]: c["status"] for c in restore["status"]["conditions"]}.get("Complete") == "True"
+    env = {e["name"]: e.get("value") for e in restore["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["RCLONE_CONFIG_BACKUPS_URL"].endswith(f".{NAMESPACE['demo']}.svc:8080/"), env
+    # The server in demo's namespace, its Service and the two NetworkPolicies are gone; the Secrets go with
+    # their Jobs (the garbage collector: the server's Job is deleted, the restore's outlives the run by its TTL).
+    assert not lifecycle.cluster.items("jobs", NAMESPACE["demo"], selector="app.openedx.org/command=clone")
+    for namespace, kinds in before.items():
+        for kind in ("services", "networkpolicies"):
+            assert {o["metadata"]["name"] for o in lifecycle.cluster.items(kind, namespace)} == kinds[kind], kind
+    assert lifecycle.cluster.kubectl("get", "configmap", "openedx-init", "-n", NAMESPACE["extra"])["data"]["key"] == ""
 
 
 def test_removing_an_instance_from_production_keeps_its_data(lifecycle: Lifecycle) -> None:

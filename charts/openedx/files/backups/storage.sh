@@ -36,7 +36,11 @@ fetch() {
       | sed -n 's#^\([0-9]\{8\}T[0-9]\{6\}Z\)/manifest.json$#\1#p' | sort | tail -n 1)"
     [ -n "$name" ] || { echo "storage: there is no complete backup in $remote" >&2; exit 1; }
   fi
-  if [ -z "$(rclone lsf "$remote/$name" 2> /dev/null)" ]; then
+  if ! found="$(rclone lsf "$remote/$name" 2> "$WORK/lsf.err")"; then
+    # A missing folder is not an error of the storage; anything else (refused, unreachable) is said as it is.
+    grep -q "directory not found" "$WORK/lsf.err" || { cat "$WORK/lsf.err" >&2; exit 1; }
+  fi
+  if [ -z "${found:-}" ]; then
     echo "storage: there is no backup $name in $remote" >&2
     exit 1
   fi
