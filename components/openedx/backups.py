@@ -51,7 +51,7 @@ def secret_data(tutor: ti.TutorInstance) -> dict[str, str]:
         "MONGODB_HOST": mongodb.host, "MONGODB_PORT": str(mongodb.port), "MONGODB_DATABASE": mongodb.database,
         "MONGODB_USERNAME": mongodb.username, "MONGODB_PASSWORD": mongodb.password,
         "MONGODB_AUTH_SOURCE": mongodb.auth_source, "MONGODB_TLS": _flag(mongodb.use_ssl),
-        "MONGODB_REPLICA_SET": mongodb.replica_set,
+        "MONGODB_REPLICA_SET": mongodb.replica_set, "MONGODB_RETRY_WRITES": _flag(mongodb.retry_writes),
     }
     for service, pem in (("mysql", mysql.ca_certificate), ("mongodb", mongodb.ca_certificate)):
         if pem:

@@ -6,8 +6,9 @@
 #                        the archive was made from ($SOURCE_DATABASE, from the manifest) may have another name
 #   mongodb.sh verify    restore into a scratch server started in this container, then $COUNTS/mongodb.counts
 # Connection: MONGODB_HOST, MONGODB_PORT, MONGODB_DATABASE, MONGODB_USERNAME, MONGODB_PASSWORD,
-# MONGODB_AUTH_SOURCE, MONGODB_TLS, MONGODB_CA_FILE, MONGODB_REPLICA_SET. The connection string (with the
-# password) goes to a --config file, never on a command line.
+# MONGODB_AUTH_SOURCE, MONGODB_TLS, MONGODB_CA_FILE, MONGODB_REPLICA_SET, MONGODB_RETRY_WRITES (false for Amazon
+# DocumentDB). The connection string (with the password) goes to files the tools read (mongodump's --config, a file
+# mongosh scripts open), never on a command line.
 set -euo pipefail
 umask 077
 
@@ -17,6 +18,7 @@ uri() {
     options="$options&tls=true${MONGODB_CA_FILE:+&tlsCAFile=$MONGODB_CA_FILE}"
   fi
   if [ -n "${MONGODB_REPLICA_SET:-}" ]; then options="$options&replicaSet=$MONGODB_REPLICA_SET"; fi
+  if [ "${MONGODB_RETRY_WRITES:-true}" = false ]; then options="$options&retryWrites=false"; fi
   local credentials=""
   if [ -n "${MONGODB_USERNAME:-}" ]; then credentials="$MONGODB_USERNAME:$MONGODB_PASSWORD@"; fi
   echo "mongodb://$credentials$MONGODB_HOST:$MONGODB_PORT/?$options"
@@ -26,6 +28,15 @@ config_file() {
   local file="$WORK/mongodb-tools.yaml"
   printf 'uri: "%s"\n' "$(uri)" > "$file"
   echo "$file"
+}
+
+# mongosh --eval SCRIPT, with `target`: the database MONGODB_DATABASE, connected through the URI in a file.
+shell() {
+  uri > "$WORK/mongodb-uri"
+  mongosh --nodb --quiet --eval "
+    const target = new Mongo(require('fs').readFileSync('$WORK/mongodb-uri', 'utf8').trim())
+      .getDB('$MONGODB_DATABASE');
+    $1"
 }
 
 dump() {
@@ -42,9 +53,7 @@ restore() {
     const part = JSON.parse(require('fs').readFileSync('$BACKUP/manifest.json', 'utf8')).parts['mongodb.archive.gz'];
     print(part.database || '$MONGODB_DATABASE');")"
   # A restore replaces the database: collections the backup does not hold are dropped too.
-  mongosh --quiet "$(uri)" --eval "
-    const target = db.getSiblingDB('$MONGODB_DATABASE');
-    target.getCollectionNames().forEach((name) => target.getCollection(name).drop());"
+  shell "target.getCollectionNames().forEach((name) => target.getCollection(name).drop());"
   mongorestore --config="$(config_file)" --archive="$archive" --gzip --nsInclude="$source.*" \
     --nsFrom="$source.*" --nsTo="$MONGODB_DATABASE.*" --drop --stopOnError
   echo "mongodb: restored $archive ($source) into $MONGODB_DATABASE"
@@ -53,9 +62,7 @@ restore() {
 count() {
   mkdir -p "$COUNTS"
   [ -f "$BACKUP/mongodb.archive.gz" ] || return 0
-  mongosh --quiet "$(uri)" --eval "
-    const target = db.getSiblingDB('$MONGODB_DATABASE');
-    target.getCollectionNames().sort().forEach((name) => print(name, target.getCollection(name).countDocuments()));" \
+  shell "target.getCollectionNames().sort().forEach((name) => print(name, target.getCollection(name).countDocuments()));" \
     > "$COUNTS/mongodb.counts"
 }
 
