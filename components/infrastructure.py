@@ -122,6 +122,11 @@ class AzureContainer:
 
 StorageService = S3Bucket | GcsBucket | AzureContainer
 
+BACKUP_FOLDER = "backups"
+"""The folder of an instance's bucket (or container) its logical backups are written to."""
+DELETED_BACKUP_DAYS = 7
+"""The buckets are versioned: a backup retention deleted is kept this long as old versions, then expired."""
+
 
 @dataclass(frozen=True)
 class InstanceStorage:

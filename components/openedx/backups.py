@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.charts import pinned_image_values
+from components.infrastructure import BACKUP_FOLDER
 from components.openedx import tutor_instance as ti
 from components.settings.instance import InstanceSettings, tutor_versions
 from components.settings.model import Environment
@@ -32,13 +33,13 @@ def storage_values(storage: ti.ObjectStorage | None) -> dict[str, Any]:
                   "REGION": storage.region, "NO_CHECK_BUCKET": "true"}
         if storage.endpoint_url is not None:
             rclone["ENDPOINT"] = storage.endpoint_url
-        return {"root": f"{storage.bucket}/backups", "rclone": rclone, "existingClaim": ""}
+        return {"root": f"{storage.bucket}/{BACKUP_FOLDER}", "rclone": rclone, "existingClaim": ""}
     if isinstance(storage, ti.GcsStorage):
         rclone = {"TYPE": "google cloud storage", "ENV_AUTH": "true", "BUCKET_POLICY_ONLY": "true",
                   "PROJECT_NUMBER": storage.project, "NO_CHECK_BUCKET": "true"}
-        return {"root": f"{storage.bucket}/backups", "rclone": rclone, "existingClaim": ""}
+        return {"root": f"{storage.bucket}/{BACKUP_FOLDER}", "rclone": rclone, "existingClaim": ""}
     rclone = {"TYPE": "azureblob", "ACCOUNT": storage.account_name, "NO_CHECK_CONTAINER": "true"}
-    return {"root": f"{storage.container}/backups", "rclone": rclone, "existingClaim": ""}
+    return {"root": f"{storage.container}/{BACKUP_FOLDER}", "rclone": rclone, "existingClaim": ""}
 
 
 def secret_data(tutor: ti.TutorInstance) -> dict[str, str]:

@@ -101,3 +101,26 @@ def test_monitoring_alerts_on_failed_missing_and_unverified_backups_and_not_twic
     for name in other_jobs:
         assert not backup.fullmatch(name) and not verify.fullmatch(name) and not hooks.fullmatch(name), name
     assert 'cronjob="openedx-backup"' in rules["OpenedxBackupMissing"]["expr"]
+
+
+@pytest.mark.parametrize("stack_file", [s for s in STACKS if s.stem.split(".")[1].split("-")[0] in
+                                        ("aws", "gcp", "azure")], ids=lambda path: path.stem.removeprefix("Pulumi."))
+def test_deleted_backups_expire_from_the_versioned_buckets(example_stacks, stack_file) -> None:
+    """Retention deletes a backup; the bucket's versioning keeps it, for seven days only, under backups/ only."""
+    recording = example_stacks[stack_file].recording
+    for instance in instances(recording):
+        rules: list[tuple[str, int]] = []
+        for r in recording.resources.values():
+            if not r.name == f"{instance.name}-media":
+                continue
+            if r.type == "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
+                rules += [(rule["filter"]["prefix"], rule["noncurrentVersionExpiration"]["noncurrentDays"])
+                          for rule in r.inputs["rules"] if rule["status"] == "Enabled"]
+            elif r.type == "gcp:storage/bucket:Bucket":
+                rules += [(rule["condition"]["matchesPrefixes"][0], rule["condition"]["daysSinceNoncurrentTime"])
+                          for rule in r.inputs["lifecycleRules"] if rule["action"]["type"] == "Delete"]
+            elif r.type == "azure-native:storage:ManagementPolicy":
+                rules += [(rule["definition"]["filters"]["prefixMatch"][0].split("/", 1)[1],
+                           rule["definition"]["actions"]["version"]["delete"]["daysAfterCreationGreaterThan"])
+                          for rule in r.inputs["policy"]["rules"]]
+        assert rules == [("backups/", 7)], instance.name

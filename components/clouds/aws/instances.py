@@ -19,7 +19,14 @@ from components.clouds.aws.values import (
     ses_send_policy_document,
     ses_smtp_host,
 )
-from components.infrastructure import CacheEndpoint, InstanceStorage, S3Bucket, SmtpCredentials
+from components.infrastructure import (
+    BACKUP_FOLDER,
+    DELETED_BACKUP_DAYS,
+    CacheEndpoint,
+    InstanceStorage,
+    S3Bucket,
+    SmtpCredentials,
+)
 
 
 class AwsInstanceResources(common.CloudAdapter):
@@ -86,6 +93,12 @@ class AwsInstanceResources(common.CloudAdapter):
         aws.s3.BucketVersioning(f"{instance}-media", bucket=bucket.id,
                                 versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
                                     status="Enabled"), opts=opts)
+        aws.s3.BucketLifecycleConfiguration(f"{instance}-media", bucket=bucket.id, rules=[
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="deleted-backups", status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=f"{BACKUP_FOLDER}/"),
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=DELETED_BACKUP_DAYS))], opts=opts)
         aws.s3.BucketCorsConfiguration(f"{instance}-media", bucket=bucket.id, cors_rules=[
             aws.s3.BucketCorsConfigurationCorsRuleArgs(
                 allowed_methods=["GET", "PUT", "POST", "HEAD"], allowed_origins=[f"https://{h}" for h in hosts],

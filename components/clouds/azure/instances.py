@@ -18,7 +18,7 @@ from components.clouds.azure.values import (
     first_key,
     storage_account_name,
 )
-from components.infrastructure import AzureContainer, CacheEndpoint, InstanceStorage
+from components.infrastructure import BACKUP_FOLDER, DELETED_BACKUP_DAYS, AzureContainer, CacheEndpoint, InstanceStorage
 
 
 class AzureInstanceResources(common.CloudAdapter):
@@ -132,6 +132,22 @@ class AzureInstanceResources(common.CloudAdapter):
                 allowed_origins=[f"https://{host}" for host in hosts],
                 allowed_methods=["GET", "HEAD", "PUT", "POST"],
                 allowed_headers=["*"], exposed_headers=["ETag"], max_age_in_seconds=3600)]),
+            opts=opts,
+        )
+        # Backups that retention deleted linger as old versions for a while, then go.
+        storage.ManagementPolicy(
+            f"{instance}-media",
+            account_name=account.name,
+            resource_group_name=self._group.name,
+            management_policy_name="default",
+            policy=storage.ManagementPolicySchemaArgs(rules=[storage.ManagementPolicyRuleArgs(
+                name="deleted-backups", type="Lifecycle", enabled=True,
+                definition=storage.ManagementPolicyDefinitionArgs(
+                    filters=storage.ManagementPolicyFilterArgs(
+                        blob_types=["blockBlob"], prefix_match=[f"{MEDIA_CONTAINER}/{BACKUP_FOLDER}/"]),
+                    actions=storage.ManagementPolicyActionArgs(version=storage.ManagementPolicyVersionArgs(
+                        delete=storage.DateAfterCreationArgs(
+                            days_after_creation_greater_than=DELETED_BACKUP_DAYS)))))]),
             opts=opts,
         )
         container = storage.BlobContainer(

@@ -19,7 +19,7 @@ from components.clouds.gcp.values import (
     service_account_member,
     workload_identity_member,
 )
-from components.infrastructure import CacheEndpoint, GcsBucket, InstanceStorage
+from components.infrastructure import BACKUP_FOLDER, DELETED_BACKUP_DAYS, CacheEndpoint, GcsBucket, InstanceStorage
 
 
 class GcpInstanceResources(common.CloudAdapter):
@@ -76,6 +76,12 @@ class GcpInstanceResources(common.CloudAdapter):
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             versioning=gcp.storage.BucketVersioningArgs(enabled=True),
+            # Backups that retention deleted linger as old versions for a while, then go.
+            lifecycle_rules=[gcp.storage.BucketLifecycleRuleArgs(
+                action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                condition=gcp.storage.BucketLifecycleRuleConditionArgs(
+                    matches_prefixes=[f"{BACKUP_FOLDER}/"], with_state="ARCHIVED",
+                    days_since_noncurrent_time=DELETED_BACKUP_DAYS))],
             cors=[gcp.storage.BucketCorArgs(origins=[f"https://{host}" for host in hosts],
                                             methods=["GET", "PUT", "POST", "HEAD"],
                                             response_headers=BUCKET_CORS_HEADERS, max_age_seconds=3600)],
