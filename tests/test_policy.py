@@ -433,6 +433,10 @@ FAILING = [
     _case(PRODUCTION_BACKUPS, resource_args(AZURE_MYSQL, with_changes(
         GOOD_AZURE_MYSQL, backup__backupRetentionDays=3.0), config=PRODUCTION), "backupRetentionDays",
         "azure-mysql-3-days"),
+    _case(PRODUCTION_BACKUPS, resource_args(RELEASE, with_changes(OPENEDX_RELEASE, values__backups={
+        "enabled": False}), config=PRODUCTION), "values.backups", "instance-backups-off"),
+    _case(PRODUCTION_BACKUPS, resource_args(RELEASE, with_changes(OPENEDX_RELEASE, values__backups={
+        "enabled": True, "schedule": ""}), config=PRODUCTION), "unscheduled", "instance-backups-unscheduled"),
     _case(PRODUCTION_PROTECT, resource_args(RDS, GOOD_RDS, protect=False, config=PRODUCTION), "protect",
           "rds"),
     _case(PRODUCTION_PROTECT, resource_args("gcp:container/cluster:Cluster", {"location": "europe-west1"},
@@ -546,6 +550,10 @@ PASSING = [
     _ok(PRODUCTION_BACKUPS, resource_args(RDS, {"storageEncrypted": True}, config={"environment": "dev"}),
         "dev-not-required"),
     _ok(PRODUCTION_BACKUPS, resource_args(GCP_SQL, GOOD_GCP_SQL, config=PRODUCTION), "cloudsql"),
+    _ok(PRODUCTION_BACKUPS, resource_args(RELEASE, with_changes(OPENEDX_RELEASE, values__backups={
+        "enabled": True, "schedule": "17 3 * * *"}), config=PRODUCTION), "instance-backups"),
+    _ok(PRODUCTION_BACKUPS, resource_args(RELEASE, OPENEDX_RELEASE, config={"environment": "dev"}),
+        "instance-backups-dev"),
     _ok(PRODUCTION_BACKUPS, resource_args(AZURE_MYSQL, with_changes(GOOD_AZURE_MYSQL, backup=None),
                                           config=PRODUCTION), "azure-mysql-default-7-days"),
     _ok(PRODUCTION_PROTECT, resource_args(RDS, GOOD_RDS, protect=True, config=PRODUCTION), "rds"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
@@ -47,6 +49,12 @@ def _check_production_backups(args: ResourceValidationArgs, report_violation: Re
         if kept is not None and (number(kept) or 0) < MIN_BACKUP_RETENTION_DAYS:  # default: 7
             report_violation(f"settings.backupConfiguration.backupRetentionSettings.retainedBackups is {kept!r}: "
                              f"keep at least {MIN_BACKUP_RETENTION_DAYS}.", None)
+    elif kind == "kubernetes:helm.sh/v3:Release" and str(props.get("chart", "")).rstrip("/").endswith(
+            "charts/openedx") and isinstance(props.get("values"), Mapping):
+        # An instance's MongoDB (course content) has no other backup when it runs in the cluster.
+        if not is_true(at_path(props, "values.backups.enabled")) or not at_path(props, "values.backups.schedule"):
+            report_violation("values.backups of the openedx Release are off or unscheduled in production: leave the "
+                             "instance's `backups` on (its default outside dev), with a schedule.", None)
     elif kind == "azure-native:dbformysql:Server":
         days = at_path(props, "backup.backupRetentionDays")
         if days is not None and (number(days) or 0) < MIN_BACKUP_RETENTION_DAYS:  # default: 7
@@ -59,7 +67,8 @@ PRODUCTION_BACKUPS = ResourceValidationPolicy(
     description=f"In production (openedx:environment), databases keep at least {MIN_BACKUP_RETENTION_DAYS} days "
     "of automated backups and refuse deletion: RDS/Aurora/DocumentDB deletionProtection true and "
     f"backupRetentionPeriod >= {MIN_BACKUP_RETENTION_DAYS}; Cloud SQL backups enabled and deletionProtection "
-    "not false; Azure MySQL backupRetentionDays not below the minimum.",
+    "not false; Azure MySQL backupRetentionDays not below the minimum; every instance's logical backups (the "
+    "charts/openedx Release's values.backups) on and scheduled.",
     validate=_check_production_backups,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=ENVIRONMENT_SCHEMA,
