@@ -147,6 +147,7 @@ def test_a_backup_writes_a_complete_checked_backup_and_applies_retention(backed_
     assert set(manifest["parts"]) == {"mysql.sql.gz", "media.tar.gz"}
     assert manifest["parts"]["mysql.sql.gz"]["rows"] == {"auth_user": 2, "student_courseenrollment": 3}
     assert "retention: 2 backups to delete 20261020T031700Z 20261125T031700Z" in output(done)
+    assert "Config file" not in output(done)  # rclone is configured by the environment alone
 
 
 def test_the_listing_shows_each_backup_and_whether_it_is_complete(backed_up: dict[str, Any], rendered: Render,

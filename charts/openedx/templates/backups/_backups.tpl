@@ -95,7 +95,8 @@ Usage: {{- include "openedx.backups.container" (dict "step" $step "env" $env "co
 {{/*
 openedx.backups.jobSpec: the spec of a backup Job of `kind` (see openedx.backups.steps), restricted
 profile, the instance's ServiceAccount (its workload identity reaches the storage), `env` added to
-every step (BACKUP_KIND, BACKUP_NAME, TUTOR_DUMPS...).
+every step (BACKUP_KIND, BACKUP_NAME, TUTOR_DUMPS...). rclone has no config file (RCLONE_CONFIG
+empty): its remote `backups` is the RCLONE_CONFIG_BACKUPS_* variables.
 Usage: spec: {{- include "openedx.backups.jobSpec" (dict "kind" "backup" "env" (list) "context" $) | nindent 2 }}
 */}}
 {{- define "openedx.backups.jobSpec" -}}
@@ -103,7 +104,7 @@ Usage: spec: {{- include "openedx.backups.jobSpec" (dict "kind" "backup" "env" (
 {{- $v := $ctx.Values.backups -}}
 {{- if not $v.storage.root }}{{ fail "backups.storage.root is required when backups.enabled" }}{{ end -}}
 {{- $steps := include "openedx.backups.steps" (dict "kind" .kind "context" $ctx) | fromYamlArray -}}
-{{- $env := list (dict "name" "WORK" "value" "/work") (dict "name" "BACKUP" "value" "/work/backup") (dict "name" "COUNTS" "value" "/work/counts") (dict "name" "HOME" "value" "/work") (dict "name" "TMPDIR" "value" "/work") (dict "name" "MEDIA" "value" "/media") (dict "name" "BACKUP_ROOT" "value" $v.storage.root) (dict "name" "RCLONE_CONFIG" "value" "/work/rclone.conf") -}}
+{{- $env := list (dict "name" "WORK" "value" "/work") (dict "name" "BACKUP" "value" "/work/backup") (dict "name" "COUNTS" "value" "/work/counts") (dict "name" "HOME" "value" "/work") (dict "name" "TMPDIR" "value" "/work") (dict "name" "MEDIA" "value" "/media") (dict "name" "BACKUP_ROOT" "value" $v.storage.root) (dict "name" "RCLONE_CONFIG" "value" "") -}}
 {{- range $key := keys $v.storage.rclone | sortAlpha }}
 {{- $env = append $env (dict "name" (printf "RCLONE_CONFIG_BACKUPS_%s" (upper $key)) "value" (toString (get $v.storage.rclone $key))) -}}
 {{- end -}}
