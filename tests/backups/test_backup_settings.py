@@ -111,7 +111,7 @@ def test_deleted_backups_expire_from_the_versioned_buckets(example_stacks, stack
     for instance in instances(recording):
         rules: list[tuple[str, int]] = []
         for r in recording.resources.values():
-            if not r.name == f"{instance.name}-media":
+            if r.name != f"{instance.name}-media":
                 continue
             if r.type == "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
                 rules += [(rule["filter"]["prefix"], rule["noncurrentVersionExpiration"]["noncurrentDays"])
