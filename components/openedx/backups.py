@@ -36,7 +36,7 @@ def storage_values(storage: ti.ObjectStorage | None) -> dict[str, Any]:
         return {"root": f"{storage.bucket}/{BACKUP_FOLDER}", "rclone": rclone, "existingClaim": ""}
     if isinstance(storage, ti.GcsStorage):
         rclone = {"TYPE": "google cloud storage", "ENV_AUTH": "true", "BUCKET_POLICY_ONLY": "true",
-                  "PROJECT_NUMBER": storage.project, "NO_CHECK_BUCKET": "true"}
+                  "NO_CHECK_BUCKET": "true"}
         return {"root": f"{storage.bucket}/{BACKUP_FOLDER}", "rclone": rclone, "existingClaim": ""}
     rclone = {"TYPE": "azureblob", "ACCOUNT": storage.account_name, "NO_CHECK_CONTAINER": "true"}
     return {"root": f"{storage.container}/{BACKUP_FOLDER}", "rclone": rclone, "existingClaim": ""}
