@@ -104,7 +104,8 @@ def _backups(args: argparse.Namespace, instance: Instance) -> Request:
 
 
 def _verify(args: argparse.Namespace, instance: Instance) -> Request:
-    return _steps("verify", backups.VERIFY, {"BACKUP_NAME": args.backup or ""})
+    # Named like the scheduled verification's Jobs: the same alert watches both.
+    return _steps("backup-verify", backups.VERIFY, {"BACKUP_NAME": args.backup or ""})
 
 
 def _restore(args: argparse.Namespace, instance: Instance) -> Request:

@@ -100,6 +100,15 @@ def test_monitoring_alerts_on_failed_missing_and_unverified_backups_and_not_twic
     for name in other_jobs:
         assert not backup.fullmatch(name) and not verify.fullmatch(name) and not hooks.fullmatch(name), name
     assert 'cronjob="openedx-backup"' in rules["OpenedxBackupMissing"]["expr"]
+    # The runs of ./ops.sh backup and verify are watched like the scheduled ones.
+    from operations.cli import parser, request
+    from operations.job import run_name
+    from operations.stack import Instance
+
+    demo = Instance("demo", "openedx-demo", "learn.example.com", "studio.learn.example.com")
+    for command, pattern in (("backup", backup), ("verify", verify)):
+        name = run_name(request(parser().parse_args(["prod", "demo", command]), demo).name)
+        assert pattern.fullmatch(name) and hooks.fullmatch(name), name
 
 
 @pytest.mark.parametrize("stack_file", [s for s in STACKS if s.stem.split(".")[1].split("-")[0] in
