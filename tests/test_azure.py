@@ -148,7 +148,7 @@ def test_every_resource_uses_the_stack_providers(stack) -> None:
 def test_every_taggable_resource_is_labelled_with_the_stack(stack) -> None:
     _, recording = stack
     untaggable = ("Subnet", "Configuration", "AgentPool", "RoleAssignment", "BlobContainer", "BlobServiceProperties",
-                  "PrivateDnsZoneGroup", "redisenterprise:Database")
+                  "ManagementPolicy", "PrivateDnsZoneGroup", "redisenterprise:Database")
     for r in recording.resources.values():
         if r.type.startswith(AZ) and not r.type.endswith(untaggable):
             assert inputs(r)["tags"]["managed-by"] == "pulumi", r.urn
