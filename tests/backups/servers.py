@@ -55,9 +55,13 @@ def mariadb(directory: Path) -> Iterator[Mariadb]:
         raise RuntimeError(MISSING)
     data, sock, port = directory / "data", directory / "mysqld.sock", free_port()
     user = ["--user=root"] if os.geteuid() == 0 else []
-    subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={data}", *user,
+    # Temporary files of its own: servers bootstrapping side by side in one /tmp collide (and crash).
+    tmp = directory / "tmp"
+    tmp.mkdir()
+    subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={data}", f"--tmpdir={tmp}", *user,
                     "--auth-root-authentication-method=socket"], check=True, capture_output=True, timeout=300)
-    server = subprocess.Popen(["/usr/sbin/mariadbd", "--no-defaults", f"--datadir={data}", f"--socket={sock}",
+    server = subprocess.Popen(["/usr/sbin/mariadbd", "--no-defaults", f"--datadir={data}", f"--tmpdir={tmp}",
+                               f"--socket={sock}",
                                f"--port={port}", "--bind-address=127.0.0.1", "--skip-log-bin", *user,
                                f"--pid-file={directory / 'mysqld.pid'}"],
                               stdout=subprocess.DEVNULL, stderr=(directory / "mysqld.log").open("w"))

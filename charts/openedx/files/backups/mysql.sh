@@ -70,14 +70,15 @@ verify() {
   local data="$WORK/scratch-mysql" socket="$WORK/scratch-mysql.sock" server=mysqld
   mkdir -p "$data"
   if command -v mariadb-install-db > /dev/null; then
-    mariadb-install-db --no-defaults --datadir="$data" --user="$(id -un)" > /dev/null
+    mariadb-install-db --no-defaults --datadir="$data" --tmpdir="$WORK" --user="$(id -un)" > /dev/null
     server=mariadbd
   else
     mysqld --no-defaults --initialize-insecure --datadir="$data" --tmpdir="$WORK" --secure-file-priv="$WORK" \
       --user="$(id -un)"
   fi
   "$server" --no-defaults --datadir="$data" --socket="$socket" --skip-networking --skip-grant-tables \
-    --user="$(id -un)" --tmpdir="$WORK" --secure-file-priv="$WORK" --skip-log-bin --innodb-buffer-pool-size=256M --pid-file="$WORK/scratch-mysql.pid" \
+    --user="$(id -un)" --tmpdir="$WORK" --secure-file-priv="$WORK" --skip-log-bin --innodb-buffer-pool-size=256M \
+    --pid-file="$WORK/scratch-mysql.pid" \
     > "$WORK/scratch-mysql.log" 2>&1 &
   scratch_pid=$!
   trap 'kill "$scratch_pid" 2> /dev/null || true; wait "$scratch_pid" 2> /dev/null || true' EXIT
