@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import copy
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from operations import backups
 from operations.job import Manifest, build_secret, build_step_job, from_template, run_name
@@ -98,9 +98,15 @@ def _wait_running(api: Api, namespace: str, job: str, poll_s: float) -> None:
     raise OperationError(f"the source's server (Job {job} in {namespace}) did not start in {SERVE_START_S} s")
 
 
-def clone(api: Any, source: Instance, target: Instance, backup: str, stack: str, timeout: int | None,
+class CloneApi(Api, backups.State, Protocol):
+    """A run's calls, the backup commands' reads and changes, and the CronJobs the two Jobs are copied from."""
+
+    def cronjob(self, namespace: str, name: str) -> Manifest: ...
+
+
+def clone(api: CloneApi, source: Instance, target: Instance, backup: str, stack: str, timeout: int | None,
           password: str, poll_s: float = 2.0) -> int:
-    """The whole run; its exit code. `api` is an `Api` that also reads CronJobs and the `backups.State`."""
+    """The whole run; its exit code."""
     if source.name == target.name:
         raise OperationError("a clone goes to another instance: use restore")
     backups.require_maintenance(api, target.namespace, target.name, stack)

@@ -18,7 +18,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3 import BaseHTTPResponse
 from urllib3.exceptions import HTTPError
 
-from operations.backups import INIT_RECORD
+from operations.backups import INIT_RECORD, TEMPLATES
 from operations.job import Manifest, owner_reference
 from operations.stack import OperationError
 
@@ -173,7 +173,7 @@ class KubernetesApi:
             return self._plain(self.batch.read_namespaced_cron_job(name, namespace))
         except ApiException as error:
             if error.status == 404:
-                if name.startswith(("openedx-backup", "openedx-restore")):
+                if name in TEMPLATES:
                     raise OperationError(f"no CronJob {name} in namespace {namespace}: backups are off for this "
                                          "instance (its `backups.enabled`; on by default outside dev)") from None
                 raise OperationError(f"no CronJob {name} in namespace {namespace}: the instance was deployed "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -56,7 +57,7 @@ class Pod:
 
     def path(self, value: str) -> str:
         """A path of the pod as a folder of the test."""
-        for pod_path, here in (("/backups-tools", str(SCRIPTS)), ("/work", str(self.work)),
+        for pod_path, here in (("/backups-tools", str(self.root / "tools")), ("/work", str(self.work)),
                                ("/backups", str(self.root / "storage")), ("/media", str(self.root / "media"))):
             if value == pod_path or value.startswith(pod_path + "/"):
                 return here + value[len(pod_path):]
@@ -118,6 +119,10 @@ def output(done: list[subprocess.CompletedProcess[str]]) -> str:
 @pytest.fixture(scope="module")
 def backed_up(server: Mariadb, rendered: Render, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("backup-steps")
+    # The scripts as the pod has them: the ConfigMap's files, read-only and not executable (defaultMode 0444).
+    shutil.copytree(SCRIPTS, root / "tools")
+    for script in (root / "tools").iterdir():
+        script.chmod(0o444)
     storage, media = root / "storage", root / "media"
     for name, complete in SEEDED.items():
         (storage / name).mkdir(parents=True)

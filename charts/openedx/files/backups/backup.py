@@ -11,7 +11,6 @@ talk to the databases (the mysql and mongo images' own dump and restore tools) a
     backup.py compare DIR COUNTS            the counts of a restore against the manifest; the status line
     backup.py prune LISTING --keep N --max-age-days D --out F   the backups retention deletes, a name per line
     backup.py list LISTING                  a table of the backups in a storage listing
-    backup.py latest LISTING                the newest complete backup's name
 
 A backup is a folder NAME (a UTC time, `20261203T045500Z`) holding its parts and `manifest.json`, which is written
 last: a folder without one is a backup that did not finish, never restored, removed by retention after a day.
@@ -35,7 +34,6 @@ from typing import Any
 FORMAT = 1
 MANIFEST = "manifest.json"
 MYSQL_PART = "mysql.sql.gz"
-MEDIA_PART = "media.tar.gz"
 MONGODB_PART = "mongodb.archive.gz"
 NAME = re.compile(r"^\d{8}T\d{6}Z$")
 NAME_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -263,13 +261,6 @@ def to_prune(listing: Sequence[dict[str, Any]], keep: int, max_age: timedelta, n
     return sorted(doomed)
 
 
-def latest(listing: Sequence[dict[str, Any]]) -> str:
-    complete = [name for name, backup in backups(listing).items() if backup["complete"]]
-    if not complete:
-        raise CheckFailed("there is no complete backup")
-    return complete[0]
-
-
 def table(listing: Sequence[dict[str, Any]]) -> str:
     rows = [f"{'BACKUP':<18} {'COMPLETE':<8} {'PARTS':>5} {'SIZE':>12}"]
     for name, backup in backups(listing).items():
@@ -301,14 +292,12 @@ def _versions(args: argparse.Namespace) -> dict[str, str]:
 def _parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="backup.py", description=__doc__.split("\n\n")[0])
     commands = main.add_subparsers(dest="command", required=True)
-    described = argparse.ArgumentParser(add_help=False)
-    described.add_argument("--name", default=_now().strftime(NAME_FORMAT),
-                           help="the backup's name (default: the time now, UTC)")
-    described.add_argument("--instance", required=True)
-    described.add_argument("--openedx-version", required=True)
-    described.add_argument("--tutor-version", required=True)
-    manifest = commands.add_parser("manifest", parents=[described])
+    manifest = commands.add_parser("manifest")
     manifest.add_argument("folder", type=Path)
+    manifest.add_argument("--name", default=_now().strftime(NAME_FORMAT),
+                          help="the backup's name (default: the time now, UTC)")
+    for option in ("--instance", "--openedx-version", "--tutor-version"):
+        manifest.add_argument(option, required=True)
     manifest.add_argument("--kind", default=os.environ.get("BACKUP_KIND", ""),
                           choices=("scheduled", "manual", "pre-upgrade"), help="default: $BACKUP_KIND")
     manifest.add_argument("--name-file", type=Path, help="where to write the backup's name")
@@ -331,7 +320,6 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("--max-age-days", type=int, required=True)
     prune.add_argument("--out", type=Path, required=True)
     commands.add_parser("list").add_argument("listing")
-    commands.add_parser("latest").add_argument("listing")
     return main
 
 
@@ -365,10 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             doomed = to_prune(_listing(args.listing), args.keep, timedelta(days=args.max_age_days), _now())
             args.out.write_text("".join(f"{name}\n" for name in doomed))
             print(f"retention: {len(doomed)} backups to delete {' '.join(doomed)}".rstrip())
-        elif args.command == "list":
-            print(table(_listing(args.listing)))
         else:
-            print(latest(_listing(args.listing)))
+            print(table(_listing(args.listing)))
     except CheckFailed as failure:
         print(f"backup.py: {failure}", file=sys.stderr)
         return 1

@@ -90,8 +90,9 @@ verify() {
   mysql --no-defaults --host=localhost --socket="$socket" -e "CREATE DATABASE scratch CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
   local scratch=(MYSQL_HOST=localhost MYSQL_PORT=0 MYSQL_SOCKET="$socket" MYSQL_USERNAME=scratch MYSQL_PASSWORD=""
                  MYSQL_DATABASE=scratch MYSQL_TLS=false)
-  env "${scratch[@]}" "$0" restore
-  env "${scratch[@]}" "$0" count
+  # The script itself again (mounted read-only, not executable), with the scratch server's connection.
+  env "${scratch[@]}" bash "$0" restore
+  env "${scratch[@]}" bash "$0" count
   echo "mysql: counted $(wc -l < "$COUNTS/mysql.counts") tables in the scratch server"
 }
 

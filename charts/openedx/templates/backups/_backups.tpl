@@ -14,6 +14,8 @@ Usage: {{ include "openedx.backups.steps" (dict "kind" "backup" "context" $) | f
 {{- $v := .context.Values.backups -}}
 {{- $media := include "openedx-lib.openedx.mediaClaim" .context -}}
 {{- $py := list "python" "/backups-tools/backup.py" -}}
+{{- /* What a manifest records of the instance, for the backups it writes or adopts. */ -}}
+{{- $described := list "--instance" .context.Values.global.instance "--openedx-version" (toString .context.Values.global.openedxImage.tag) "--tutor-version" (toString $v.tutorVersion) -}}
 {{- $steps := list -}}
 {{- if eq .kind "backup" -}}
 {{- $steps = list
@@ -21,7 +23,7 @@ Usage: {{ include "openedx.backups.steps" (dict "kind" "backup" "context" $) | f
   (dict "name" "mongodb-dump" "image" "mongodb" "args" (list "bash" "/backups-tools/mongodb.sh" "dump")) -}}
 {{- if $media }}{{ $steps = append $steps (dict "name" "media-dump" "image" "openedx" "media" "ro" "args" (list "sh" "/backups-tools/media.sh" "dump")) }}{{ end -}}
 {{- $steps = concat $steps (list
-  (dict "name" "manifest" "image" "openedx" "args" (concat $py (list "manifest" "/work/parts" "--name-file" "/work/name" "--instance" .context.Values.global.instance "--openedx-version" (toString .context.Values.global.openedxImage.tag) "--tutor-version" (toString $v.tutorVersion) "--mongodb-report" "/work/reports/mongodb.log")))
+  (dict "name" "manifest" "image" "openedx" "args" (concat $py (list "manifest" "/work/parts" "--name-file" "/work/name" "--mongodb-report" "/work/reports/mongodb.log") $described))
   (dict "name" "upload" "image" "rclone" "args" (list "sh" "/backups-tools/storage.sh" "upload"))
   (dict "name" "retention" "image" "openedx" "args" (concat $py (list "prune" "/work/listing.json" "--keep" (toString (int $v.retention.count)) "--max-age-days" (toString (int $v.retention.maxAgeDays)) "--out" "/work/prune.txt")))
   (dict "name" "prune" "image" "rclone" "args" (list "sh" "/backups-tools/storage.sh" "prune"))) -}}
@@ -35,7 +37,7 @@ Usage: {{ include "openedx.backups.steps" (dict "kind" "backup" "context" $) | f
 {{- else if eq .kind "restore" -}}
 {{- $steps = list
   (dict "name" "fetch" "image" "rclone" "args" (list "sh" "/backups-tools/storage.sh" "fetch"))
-  (dict "name" "check" "image" "openedx" "args" (concat $py (list "check" "/work/backup" "--name-file" "/work/name" "--instance" .context.Values.global.instance "--openedx-version" (toString .context.Values.global.openedxImage.tag) "--tutor-version" (toString $v.tutorVersion))))
+  (dict "name" "check" "image" "openedx" "args" (concat $py (list "check" "/work/backup" "--name-file" "/work/name") $described))
   (dict "name" "mysql-restore" "image" "mysql" "args" (list "bash" "/backups-tools/mysql.sh" "restore"))
   (dict "name" "mongodb-restore" "image" "mongodb" "args" (list "bash" "/backups-tools/mongodb.sh" "restore")) -}}
 {{- if $media }}{{ $steps = append $steps (dict "name" "media-restore" "image" "openedx" "media" "rw" "args" (list "sh" "/backups-tools/media.sh" "restore")) }}{{ end -}}
