@@ -12,4 +12,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/pulumi-env.sh
+default_passphrase
 with_private_tmpdir venv/bin/python -m operations "$@"

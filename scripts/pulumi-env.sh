@@ -17,10 +17,14 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   mkdir -p .pulumi-state
   export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
 fi
-if [ -z "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-  echo "PULUMI_CONFIG_PASSPHRASE is not set: using an empty passphrase for this stack's secrets (set one for anything shared)." >&2
-  export PULUMI_CONFIG_PASSPHRASE=""
-fi
+# default_passphrase: an unset passphrase means an empty one, with a warning (deploy.sh first refuses that for a
+# production stack).
+default_passphrase() {
+  if [ -z "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    echo "PULUMI_CONFIG_PASSPHRASE is not set: using an empty passphrase for this stack's secrets (set one for anything shared)." >&2
+    export PULUMI_CONFIG_PASSPHRASE=""
+  fi
+}
 
 # with_private_tmpdir COMMAND…: COMMAND with TMPDIR set to a new private directory, removed when the script ends.
 # Kubernetes clients write copies of a kubeconfig's credentials to $TMPDIR (the Pulumi provider every time it is
