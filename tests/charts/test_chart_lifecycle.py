@@ -27,8 +27,9 @@ def init_key(extra: dict[str, Any] | None = None) -> str:
 
 
 def hooks(render_: Render) -> list[Doc]:
-    """The hook Jobs in the order Helm runs them (by weight)."""
-    jobs = [job for job in render_.of_kind("Job") if "helm.sh/hook" in job["metadata"].get("annotations", {})]
+    """The hook Jobs run before the Release's objects are applied, in the order Helm runs them (by weight)."""
+    jobs = [job for job in render_.of_kind("Job")
+            if "pre-upgrade" in job["metadata"].get("annotations", {}).get("helm.sh/hook", "")]
     return sorted(jobs, key=lambda job: int(job["metadata"]["annotations"]["helm.sh/hook-weight"]))
 
 

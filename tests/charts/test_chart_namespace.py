@@ -100,6 +100,28 @@ def test_external_egress_exceptions_and_extra_rules() -> None:
     assert ports(databases) == {("TCP", 3306), ("TCP", 27017), ("TCP", 6379)}
 
 
+def test_only_the_settings_pruner_reaches_the_api_server() -> None:
+    """Its pods, no other: the API server's port after the `kubernetes` Service's translation (443 on managed
+    control planes, 6443 on kind, k3d and Docker Desktop, 8443 on minikube), which the instance's egress lacks."""
+    api = policy(namespace(), "settings-prune-to-api-server")["spec"]
+    assert api["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "openedx-settings-prune", **INSTANCE}}
+    assert api["policyTypes"] == ["Egress"]
+    (rule,) = api["egress"]
+    assert rule["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+    assert ports(rule) == {("TCP", 443), ("TCP", 6443), ("TCP", 8443)}
+    assert not {6443, 8443} & {port for _, port in ports(policy(namespace(), "egress")["spec"]["egress"][1])}
+
+
+def test_the_api_server_rule_takes_its_addresses_and_ports_and_can_be_turned_off() -> None:
+    extra = {"networkPolicy": {"kubernetesApi": {"cidr": "172.16.0.0/28", "ports": [443]}}}
+    (rule,) = policy(template("openedx-namespace", extra=extra), "settings-prune-to-api-server")["spec"]["egress"]
+    assert rule["to"] == [{"ipBlock": {"cidr": "172.16.0.0/28"}}]
+    assert ports(rule) == {("TCP", 443)}
+    off = template("openedx-namespace", extra={"networkPolicy": {"kubernetesApi": {"enabled": False}}})
+    assert "demo-settings-prune-to-api-server" not in off.names("NetworkPolicy")
+    assert "demo-egress" in off.names("NetworkPolicy")
+
+
 def test_monitoring_ingress_is_optional() -> None:
     assert "demo-monitoring" not in namespace().names("NetworkPolicy")
     monitoring = policy(namespace("production"), "monitoring", "campus")["spec"]
@@ -156,7 +178,8 @@ def test_quota_leaves_headroom_for_the_default_application_at_its_maximum() -> N
     cron = pod_spec(app.of_kind("CronJob")[0])
     assert cron is not None
     add(cron["containers"][0]["resources"], 2)
-    hook = template("openedx", extra={"init": {"tasks": [{"service": "lms", "key": "lms.sh"}]}}).of_kind("Job")[0]
+    (hook,) = [job for job in template("openedx", extra={"init": {"tasks": [{"service": "lms", "key": "lms.sh"}]}})
+               .of_kind("Job") if job["metadata"]["labels"]["app.kubernetes.io/component"] == "init"]
     add(hook["spec"]["template"]["spec"]["containers"][0]["resources"], 1)
     (quota,) = namespace().of_kind("ResourceQuota")
     hard = quota["spec"]["hard"]

@@ -39,11 +39,12 @@ def deployment_container(render_: Render, name: str) -> tuple[Doc, Doc]:
 
 
 def openedx_pods(render_: Render) -> list[tuple[str, Doc, Doc]]:
-    """(name, pod spec, main container) of every pod that runs the openedx image."""
+    """(name, pod spec, main container) of every pod that runs Open edX: the openedx image, but in the settings
+    pruner, which only runs a script of its own with the image's Python."""
     pods = []
     for doc, spec in workloads(render_):
         container = main_container(spec)
-        if "overhangio/openedx:" in container["image"]:
+        if "overhangio/openedx:" in container["image"] and doc["metadata"]["name"] != "openedx-settings-prune":
             pods.append((doc["metadata"]["name"], spec, container))
     return pods
 
@@ -178,16 +179,18 @@ def test_caddyfiles_come_from_their_secret_keys(name: str, key: str) -> None:
 
 
 def test_no_settings_in_config_maps_and_no_secret_created() -> None:
-    """Settings only come from the Secret the caller names (it is never created nor read elsewhere); the one
-    ConfigMap records what the init tasks last ran with."""
+    """Settings only come from the Secret the caller names (it is never created nor read elsewhere); one ConfigMap
+    records what the init tasks last ran with, the other holds the settings pruner's script."""
     for variant in (DEFAULT, PRODUCTION):
         render_ = openedx(variant)
         assert not render_.of_kind("Secret")
-        (init_record,) = render_.of_kind("ConfigMap")
-        assert init_record["metadata"]["name"] == "openedx-init"
-        assert set(init_record["data"]) == {"key", "once", "settingsSecret", "image"}
-        for _, spec in workloads(render_):
-            assert not [volume for volume in spec.get("volumes", []) if "configMap" in volume]
+        assert render_.names("ConfigMap") == {"openedx-init", "openedx-settings-prune"}
+        assert set(render_.get("ConfigMap", "openedx-init")["data"]) == {"key", "once", "settingsSecret", "image"}
+        assert set(render_.get("ConfigMap", "openedx-settings-prune")["data"]) == {"prune.py"}
+        for doc, spec in workloads(render_):
+            config_maps = {volume["configMap"]["name"] for volume in spec.get("volumes", []) if "configMap" in volume}
+            if doc["metadata"]["name"] != "openedx-settings-prune":
+                assert not config_maps, doc["metadata"]["name"]
 
 
 @pytest.mark.parametrize(("name", "port"), [("lms", 8000), ("cms", 8000), ("mfe", 8002), ("caddy", 80)])
@@ -396,6 +399,10 @@ def test_deployments_keep_a_bounded_history() -> None:
 # --- init tasks as hook Jobs ---------------------------------------------------------------------------
 
 
+def init_jobs(render_: Render) -> list[Doc]:
+    return [job for job in render_.of_kind("Job") if job["metadata"]["labels"]["app.kubernetes.io/component"] == "init"]
+
+
 def test_hook_jobs_run_the_init_tasks_in_order() -> None:
     render_ = openedx(PRODUCTION)
     tasks = [
@@ -406,7 +413,7 @@ def test_hook_jobs_run_the_init_tasks_in_order() -> None:
         ("lms", "init-04-lms-forum.sh"),
         ("lms", "init-05-lms-mfe.sh"),
     ]
-    jobs = render_.of_kind("Job")
+    jobs = init_jobs(render_)
     assert len(jobs) == len(tasks)
     weights = [int(job["metadata"]["annotations"]["helm.sh/hook-weight"]) for job in jobs]
     assert weights == sorted(weights) and len(set(weights)) == len(weights)
@@ -434,7 +441,7 @@ def test_hook_jobs_run_the_init_tasks_in_order() -> None:
 
 def test_hook_job_defaults_fit_a_first_migration() -> None:
     render_ = template("openedx", extra={"init": {"tasks": [{"service": "lms", "key": "lms.sh"}]}})
-    (job,) = render_.of_kind("Job")
+    (job,) = init_jobs(render_)
     assert job["spec"]["backoffLimit"] == 1
     assert job["spec"]["activeDeadlineSeconds"] == 3000
     assert job["spec"]["activeDeadlineSeconds"] < 3600
@@ -444,7 +451,10 @@ def test_hook_jobs_depend_on_nothing_the_release_creates() -> None:
     """Pre-install hooks run before the Release's objects: they may only name what exists before it."""
     render_ = openedx(PRODUCTION)
     created = {(doc["kind"], doc["metadata"]["name"]) for doc in render_.docs}
-    for job in render_.of_kind("Job"):
+    pre_install = [job for job in render_.of_kind("Job")
+                   if "pre-install" in job["metadata"]["annotations"]["helm.sh/hook"]]
+    assert pre_install
+    for job in pre_install:
         pod = job["spec"]["template"]["spec"]
         assert pod["serviceAccountName"] == "openedx"
         assert ("ServiceAccount", "openedx") not in created
@@ -455,8 +465,8 @@ def test_hook_jobs_depend_on_nothing_the_release_creates() -> None:
         assert pod["automountServiceAccountToken"] is False
 
 
-def test_no_init_tasks_no_jobs() -> None:
-    assert not openedx().of_kind("Job")
+def test_no_init_tasks_no_init_jobs() -> None:
+    assert not init_jobs(openedx())
 
 
 def test_init_task_service_is_checked() -> None:
