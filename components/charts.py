@@ -21,6 +21,7 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NAMESPACE_CHART = "charts/openedx-namespace"
 SERVICES_CHART = "charts/openedx-services"
+PROVISIONING_CHART = "charts/openedx-provisioning"
 APP_CHART = "charts/openedx"
 LIBRARY_CHART = "charts/openedx-lib"
 

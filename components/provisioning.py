@@ -1,68 +1,28 @@
-"""Per-instance databases on the stack's shared (managed) servers, created by Jobs in a system namespace.
+"""Per-instance databases on the stack's shared (managed) servers, provisioned from a system namespace.
 
 The servers' admin credentials exist only in `openedx-system`, as Secrets read by that namespace's Jobs; an
 instance namespace, its settings and its Helm values only ever see the instance's own user, granted on its own
-database. Each Job is idempotent (create if missing, then set the password), owned by Pulumi (no TTL: a refresh
-must not recreate it), and named after a digest of what it does, so a change runs a new Job.
+database. Each instance gets a Release of the `openedx-provisioning` chart there, whose hook Jobs create (or
+update: a rotated password, a new connection limit) its database and user at every install and upgrade and, where
+the data is not kept, drop them when the Release is uninstalled (the instance removed from the stack).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import pinned_image
+from components.charts import PROVISIONING_CHART, pinned_image_values
 from components.infrastructure import ManagedEndpoint
+from components.releases import chart_release
 
 SYSTEM_NAMESPACE = "openedx-system"
 SERVICES_VALUES = "charts/openedx-services/values.yaml"
-JOB_DEADLINE = 600
-CLIENT_UID = 999  # the mysql and mongodb users of the official server images, which carry the clients
-RESTRICTED = {
-    "runAsNonRoot": True,
-    "runAsUser": CLIENT_UID,
-    "runAsGroup": CLIENT_UID,
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-CA_MOUNT = "/etc/openedx-ca"
+ENGINES = ("mysql", "mongodb")
 CA_KEY = "ca.pem"
-
-# The scripts read everything from the environment: no credential is ever part of a Job's spec or command line.
-MYSQL_SCRIPT = """set -eu
-export MYSQL_PWD="$ADMIN_PASSWORD"
-mysql --host="$SERVER_HOST" --port="$SERVER_PORT" --user="$ADMIN_USER" --connect-timeout=20 \\
-  --ssl-mode="$SSL_MODE" ${CA_FILE:+--ssl-ca="$CA_FILE"} <<SQL
-CREATE DATABASE IF NOT EXISTS \\`$DATABASE\\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-CREATE USER IF NOT EXISTS '$APP_USER'@'%' IDENTIFIED BY '$APP_PASSWORD';
-ALTER USER '$APP_USER'@'%' IDENTIFIED BY '$APP_PASSWORD';
-GRANT ALL PRIVILEGES ON \\`$DATABASE\\`.* TO '$APP_USER'@'%';
-SQL
-"""
-
-# Amazon DocumentDB keeps every user in `admin`; the role limits it to the instance's database.
-MONGODB_SCRIPT = """set -eu
-exec mongosh --nodb --quiet --eval '
-const env = process.env;
-const params = new URLSearchParams({tls: "true", tlsCAFile: env.CA_FILE, retryWrites: "false", authSource: "admin"});
-const uri = "mongodb://" + encodeURIComponent(env.ADMIN_USER) + ":" + encodeURIComponent(env.ADMIN_PASSWORD) +
-  "@" + env.SERVER_HOST + ":" + env.SERVER_PORT + "/?" + params.toString();
-const admin = new Mongo(uri).getDB("admin");
-const roles = [{role: "readWrite", db: env.DATABASE}];
-if (admin.getUser(env.APP_USER)) {
-  admin.updateUser(env.APP_USER, {pwd: env.APP_PASSWORD, roles: roles});
-} else {
-  admin.createUser({user: env.APP_USER, pwd: env.APP_PASSWORD, roles: roles});
-}
-print("user", env.APP_USER, "may read and write", env.DATABASE);
-'
-"""
 
 
 def database_name(instance: str) -> str:
@@ -74,21 +34,50 @@ def user_name(instance: str) -> str:
     return f"openedx_{instance.replace('-', '_')}"[:32]  # MySQL 8 user names are at most 32 characters
 
 
+def admin_secret_name(engine: str) -> str:
+    return f"{engine}-admin"
+
+
+def user_secret_name(instance: str, engine: str) -> str:
+    return f"{instance}-{engine}-user"
+
+
 @dataclass(frozen=True)
-class _Database:
-    """What differs between provisioning a MySQL and a MongoDB database."""
+class DatabaseUser:
+    """What the instance's user on the shared servers is: its password per engine (secret), the generation of each
+    (a rotation upgrades the Release, which sets the new one), and its MySQL connection limit."""
 
-    service: str
-    image: str
-    script: str
-
-
-MYSQL = _Database("mysql", pinned_image(SERVICES_VALUES, "mysql", "image"), MYSQL_SCRIPT)
-MONGODB = _Database("mongodb", pinned_image(SERVICES_VALUES, "mongodb", "image"), MONGODB_SCRIPT)
+    passwords: dict[str, pulumi.Output[str]]
+    revisions: dict[str, int]
+    max_connections: int
 
 
-def admin_secret_name(engine: _Database) -> str:
-    return f"{engine.service}-admin"
+def provisioning_values(instance: str, servers: dict[str, tuple[str, int, bool, bool]], user: DatabaseUser,
+                        remove_on_uninstall: bool) -> dict[str, Any]:
+    """The openedx-provisioning chart's values for `instance` on `servers` (engine → host, port, TLS, CA known)."""
+    values: dict[str, Any] = {
+        "global": {"instance": instance},
+        "removeOnUninstall": remove_on_uninstall,
+        "images": {engine: pinned_image_values(SERVICES_VALUES, engine, "image") for engine in ENGINES},
+    }
+    for engine in ENGINES:
+        if engine not in servers:
+            values[engine] = {"enabled": False}
+            continue
+        host, port, _, ca_known = servers[engine]
+        values[engine] = {
+            "enabled": True, "host": host, "port": port, "adminSecret": admin_secret_name(engine),
+            "caKey": CA_KEY if ca_known else "", "instanceDatabase": database_name(instance),
+            "instanceUser": user_name(instance), "passwordSecret": user_secret_name(instance, engine),
+            "passwordRevision": user.revisions.get(engine, 0),
+        }
+    if "mysql" in servers:
+        _, _, tls, ca_known = servers["mysql"]
+        # A managed server takes TLS connections only: fail rather than fall back to plain text, and verify the
+        # server when its CA is known.
+        values["mysql"]["sslMode"] = "PREFERRED" if not tls else "VERIFY_CA" if ca_known else "REQUIRED"
+        values["mysql"]["maxConnections"] = user.max_connections
+    return values
 
 
 class SharedServers(pulumi.ComponentResource):
@@ -104,97 +93,39 @@ class SharedServers(pulumi.ComponentResource):
             metadata={"name": SYSTEM_NAMESPACE, "labels": {
                 "pod-security.kubernetes.io/enforce": "restricted", "app.kubernetes.io/part-of": "openedx"}},
             opts=child)
-        self._servers: dict[str, tuple[ManagedEndpoint, k8s.core.v1.Secret]] = {}
-        for engine, server in ((MYSQL, mysql), (MONGODB, mongodb)):
+        self._servers: dict[str, ManagedEndpoint] = {}
+        self._admins: list[k8s.core.v1.Secret] = []
+        for engine, server in (("mysql", mysql), ("mongodb", mongodb)):
             if server is None:
                 continue
             # The server's CA bundle (public) rides along, for the Jobs to verify the server with.
             credentials: dict[str, pulumi.Input[str]] = {
                 "username": server.admin_username, "password": server.admin_password,
                 **({CA_KEY: server.ca_certificate} if server.ca_certificate is not None else {})}
-            admin = k8s.core.v1.Secret(
-                f"{name}-{engine.service}-admin",
+            self._admins.append(k8s.core.v1.Secret(
+                f"{name}-{engine}-admin",
                 metadata={"name": admin_secret_name(engine), "namespace": SYSTEM_NAMESPACE},
                 string_data=credentials,
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace])))
-            self._servers[engine.service] = (server, admin)
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace]))))
+            self._servers[engine] = server
         self.register_outputs({"namespace": SYSTEM_NAMESPACE})
 
-    def provision(self, instance: str, passwords: dict[str, pulumi.Output[str]],
-                  parent: pulumi.Resource) -> list[k8s.batch.v1.Job]:
-        """The instance's database and user on each shared server (`passwords` by service: "mysql", "mongodb");
-        the returned Jobs complete before the instance's Releases start."""
-        return [self._job(engine, instance, passwords[engine.service], parent)
-                for engine in (MYSQL, MONGODB) if engine.service in self._servers]
-
-    def _job(self, engine: _Database, instance: str, app_password: pulumi.Output[str],
-             parent: pulumi.Resource) -> k8s.batch.v1.Job:
-        server, admin = self._servers[engine.service]
+    def provision(self, instance: str, user: DatabaseUser, keep_data: bool,
+                  parent: pulumi.Resource) -> k8s.helm.v3.Release:
+        """The instance's database and user on each shared server, provisioned before the instance's Releases
+        start, and dropped when the instance is removed unless `keep_data`."""
         opts = pulumi.ResourceOptions(parent=parent, provider=self._provider)
-        password = k8s.core.v1.Secret(
-            f"{instance}-{engine.service}-user",
-            metadata={"name": f"{instance}-{engine.service}-user", "namespace": SYSTEM_NAMESPACE},
-            string_data={"password": app_password},
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.namespace])))
-        database, user = database_name(instance), user_name(instance)
-        digest = hashlib.sha256(f"{engine.script}{database}{user}{engine.image}".encode()).hexdigest()[:8]
-
-        def env(name: str, value: pulumi.Input[str] | None = None, secret: str | None = None,
-                key: str | None = None) -> dict[str, object]:
-            if secret is not None:
-                return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-            return {"name": name, "value": value}
-
-        variables = [
-            env("SERVER_HOST", server.host),
-            env("SERVER_PORT", str(server.port)),
-            # A managed server takes TLS connections only: fail rather than fall back to plain text, and verify
-            # the server when its CA is known.
-            env("SSL_MODE", "PREFERRED" if not server.tls else "VERIFY_CA" if server.ca_certificate else "REQUIRED"),
-            env("ADMIN_USER", secret=admin_secret_name(engine), key="username"),
-            env("ADMIN_PASSWORD", secret=admin_secret_name(engine), key="password"),
-            env("DATABASE", database),
-            env("APP_USER", user),
-            env("APP_PASSWORD", secret=f"{instance}-{engine.service}-user", key="password"),
-            env("HOME", "/tmp"),  # mongosh keeps its state under $HOME; the root filesystem is read-only
-        ]
-        mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
-        volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
-        if server.ca_certificate is not None:
-            variables.append(env("CA_FILE", f"{CA_MOUNT}/{CA_KEY}"))
-            mounts.append({"name": "ca", "mountPath": CA_MOUNT, "readOnly": True})
-            volumes.append({"name": "ca", "secret": {"secretName": admin_secret_name(engine),
-                                                     "items": [{"key": CA_KEY, "path": CA_KEY}]}})
-        metadata: Any = {
-            "name": f"provision-{instance}-{engine.service}-{digest}", "namespace": SYSTEM_NAMESPACE,
-            "labels": {"app.openedx.org/instance": instance, "app.kubernetes.io/component": "provisioning"}}
-        spec: Any = {
-            "backoffLimit": 3,
-            "activeDeadlineSeconds": JOB_DEADLINE,
-            "template": {
-                "metadata": {"labels": {"app.openedx.org/instance": instance}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [{
-                        "name": "provision",
-                        "image": engine.image,
-                        "command": ["bash", "-c", engine.script],
-                        "env": variables,
-                        "securityContext": RESTRICTED,
-                        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"},
-                                      "limits": {"cpu": "500m", "memory": "512Mi"}},
-                        "volumeMounts": mounts,
-                    }],
-                    "volumes": volumes,
-                },
-            },
-        }
-        return k8s.batch.v1.Job(
-            f"{instance}-{engine.service}-provision",
-            metadata=metadata,
-            spec=spec,
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                depends_on=[password, admin], delete_before_replace=True)),
-        )
+        passwords = [k8s.core.v1.Secret(
+            f"{instance}-{engine}-user",
+            metadata={"name": user_secret_name(instance, engine), "namespace": SYSTEM_NAMESPACE},
+            string_data={"password": user.passwords[engine]},
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.namespace])),
+        ) for engine in self._servers]
+        hosts = pulumi.Output.all(**{engine: server.host for engine, server in self._servers.items()})
+        servers = {engine: (server.port, server.tls, server.ca_certificate is not None)
+                   for engine, server in self._servers.items()}
+        release_values = hosts.apply(lambda host: provisioning_values(
+            instance, {engine: (host[engine], *server) for engine, server in servers.items()}, user,
+            remove_on_uninstall=not keep_data))
+        return chart_release(f"{instance}-provisioning", PROVISIONING_CHART, f"provision-{instance}",
+                             SYSTEM_NAMESPACE, release_values, opts, depends_on=[*self._admins, *passwords])

@@ -158,6 +158,13 @@ def assert_admin_credential_confined(recording: Recording, service: str = "mysql
             assert password not in json.dumps(inputs(r)), r.urn
 
 
+def provisioning(recording: Recording, instance: str) -> tuple[Registration, dict[str, Any]]:
+    """The instance's openedx-provisioning Release (its database and user on the shared servers), and its values."""
+    release = named(recording, "kubernetes:helm.sh/v3:Release", f"{instance}-provisioning")
+    assert inputs(release)["namespace"] == "openedx-system" and inputs(release)["name"] == f"provision-{instance}"
+    return release, inputs(release)["values"]
+
+
 def inputs(registration: Registration) -> dict[str, Any]:
     """A resource's inputs with secrets unwrapped, for assertions."""
     result: dict[str, Any] = reveal(registration.inputs, show_secrets=True)

@@ -10,7 +10,15 @@ import pytest
 from components.clouds.aws.values import rds_ca_bundle, subnet_cidrs
 from offline.evaluation import PROJECT_DIR
 from offline.recording import Recording
-from tests.conftest import ExampleStacks, assert_admin_credential_confined, inputs, named, of_type, one
+from tests.conftest import (
+    ExampleStacks,
+    assert_admin_credential_confined,
+    inputs,
+    named,
+    of_type,
+    one,
+    provisioning,
+)
 
 DOCDB_PARAMETERS = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
 STACKS = {"dev": PROJECT_DIR / "stacks/Pulumi.aws-dev.yaml",
@@ -27,6 +35,7 @@ def test_every_resource_uses_the_stack_providers(stack) -> None:
     aws_provider = one(recording, "pulumi:providers:aws")
     eks_provider = one(recording, "pulumi:providers:kubernetes")
     assert inputs(eks_provider)["clusterIdentifier"].startswith("aws-")
+    assert inputs(eks_provider)["enableSecretMutable"] in (True, "true")
     assert json.loads(inputs(eks_provider)["kubeconfig"])["users"][0]["user"]["exec"]["command"] == "aws"
     for r in recording.resources.values():
         if r.type.startswith("aws:"):
@@ -121,6 +130,8 @@ def test_each_instance_bucket_is_private_encrypted_and_versioned(stack) -> None:
         assert versioning[bucket.name]["versioningConfiguration"]["status"] == "Enabled"
         assert bucket.retain_on_delete is (environment == "production")
         assert not bucket.protect  # removing an instance must not fail the update
+        # Elsewhere the removal deletes it, versioned and full as it is (S3 refuses to delete a non-empty bucket).
+        assert inputs(bucket).get("forceDestroy", False) is (environment != "production")
 
 
 def test_irsa_role_is_scoped_to_the_instance_service_account_and_bucket(stack) -> None:
@@ -160,22 +171,20 @@ def test_the_shared_admin_credential_stays_in_the_system_namespace(stack) -> Non
 
 
 def test_each_instance_database_is_provisioned_before_its_application(stack) -> None:
-    _, recording = stack
+    environment, recording = stack
+    endpoint = one(recording, "aws:rds/instance:Instance").outputs["address"]
     for instance in of_type(recording, "openedx:index:Instance"):
-        job = next(r for r in of_type(recording, "kubernetes:batch/v1:Job")
-                   if r.name == f"{instance.name}-mysql-provision")
-        spec = inputs(job)
-        assert spec["metadata"]["namespace"] == "openedx-system"
-        assert "ttlSecondsAfterFinished" not in spec["spec"]
-        env = {e["name"]: e for e in spec["spec"]["template"]["spec"]["containers"][0]["env"]}
-        assert env["ADMIN_PASSWORD"] == {
-            "name": "ADMIN_PASSWORD",
-            "valueFrom": {"secretKeyRef": {"name": "mysql-admin", "key": "password"}},
-        }
-        assert env["SSL_MODE"]["value"] == "VERIFY_CA" and env["CA_FILE"]["value"] == "/etc/openedx-ca/ca.pem"
-        app = next(r for r in of_type(recording, "kubernetes:helm.sh/v3:Release")
-                   if r.name == f"{instance.name}-openedx")
-        assert job.urn in app.depends_on
+        release, values = provisioning(recording, instance.name)
+        assert values["mysql"] | {"maxConnections": 0} == {
+            "enabled": True, "host": endpoint, "port": 3306, "adminSecret": "mysql-admin", "caKey": "ca.pem",
+            "sslMode": "VERIFY_CA", "instanceDatabase": f"openedx_{instance.name}",
+            "instanceUser": f"openedx_{instance.name}", "passwordSecret": f"{instance.name}-mysql-user",
+            "passwordRevision": 0, "maxConnections": 0}
+        assert values["mysql"]["maxConnections"] > 0
+        # Outside production, removing the instance drops its database; in production it stays.
+        assert values["removeOnUninstall"] is (environment != "production")
+        app = named(recording, "kubernetes:helm.sh/v3:Release", f"{instance.name}-openedx")
+        assert release.urn in app.depends_on
         services = next(inputs(r) for r in of_type(recording, "kubernetes:helm.sh/v3:Release")
                         if r.name == f"{instance.name}-services")["values"]
         assert services["mysql"]["enabled"] is False and services["media"]["enabled"] is False
@@ -247,17 +256,10 @@ def test_each_instance_gets_its_own_documentdb_database_and_verifies_the_rds_ca(
     ca = admin["stringData"]["ca.pem"]
     assert ca.count("BEGIN CERTIFICATE") == 3  # the region's RSA2048, RSA4096 and ECC384 roots
     for instance in of_type(documentdb, "openedx:index:Instance"):
-        job = inputs(named(documentdb, "kubernetes:batch/v1:Job", f"{instance.name}-mongodb-provision"))
-        pod = job["spec"]["template"]["spec"]
-        env = {e["name"]: e for e in pod["containers"][0]["env"]}
-        assert env["SERVER_HOST"]["value"] == endpoint and env["DATABASE"]["value"] == f"openedx_{instance.name}"
-        assert env["ADMIN_PASSWORD"] == {
-            "name": "ADMIN_PASSWORD",
-            "valueFrom": {"secretKeyRef": {"name": "mongodb-admin", "key": "password"}},
-        }
-        assert job["metadata"]["namespace"] == "openedx-system"
-        assert {"name": "ca", "secret": {"secretName": "mongodb-admin",
-                                         "items": [{"key": "ca.pem", "path": "ca.pem"}]}} in pod["volumes"]
+        _, values = provisioning(documentdb, instance.name)
+        assert values["mongodb"]["host"] == endpoint and values["mongodb"]["caKey"] == "ca.pem"
+        assert values["mongodb"]["instanceDatabase"] == f"openedx_{instance.name}"
+        assert values["mongodb"]["adminSecret"] == "mongodb-admin"
         settings = inputs(named(documentdb, "kubernetes:core/v1:Secret", f"{instance.name}-settings"))["stringData"]
         assert settings["mongodb-ca.pem"] == ca
         production = settings["lms-settings-production.py"]

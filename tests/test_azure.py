@@ -26,7 +26,16 @@ from offline.azure import MOCK_AZURE_DEPLOYER
 from offline.azure import call as azure_call
 from offline.evaluation import PROJECT_DIR, load_stack_file
 from offline.recording import Recording
-from tests.conftest import ExampleStacks, assert_admin_credential_confined, inputs, instances, named, of_type, one
+from tests.conftest import (
+    ExampleStacks,
+    assert_admin_credential_confined,
+    inputs,
+    instances,
+    named,
+    of_type,
+    one,
+    provisioning,
+)
 
 STACKS = {"dev": PROJECT_DIR / "stacks/Pulumi.azure-dev.yaml",
           "production": PROJECT_DIR / "stacks/Pulumi.azure-production.yaml"}
@@ -295,13 +304,8 @@ def test_mysql_is_private_tls_only_and_backed_up_by_environment(stack) -> None:
                       "require_secure_transport": "ON"}
     assert sum(1 for c in configurations if not any(d in {x.urn for x in configurations} for d in c.depends_on)) == 1
     for instance in instances(recording):
-        job = inputs(named(recording, "kubernetes:batch/v1:Job", f"{instance.name}-mysql-provision"))
-        assert job["metadata"]["namespace"] == "openedx-system"
-        env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
-        assert env["ADMIN_PASSWORD"] == {
-            "name": "ADMIN_PASSWORD",
-            "valueFrom": {"secretKeyRef": {"name": "mysql-admin", "key": "password"}},
-        }
+        _, values = provisioning(recording, instance.name)
+        assert values["mysql"]["adminSecret"] == "mysql-admin" and values["mysql"]["sslMode"] != "PREFERRED"
 
 
 def test_the_shared_admin_credential_stays_in_the_system_namespace(stack) -> None:

@@ -17,7 +17,16 @@ from components.settings.stack import load
 from offline.evaluation import PROJECT_DIR, cli_config, evaluate
 from offline.gcp import MOCK_GCP_PROJECT_NUMBER
 from offline.recording import Recording
-from tests.conftest import ExampleStacks, assert_admin_credential_confined, inputs, instances, named, of_type, one
+from tests.conftest import (
+    ExampleStacks,
+    assert_admin_credential_confined,
+    inputs,
+    instances,
+    named,
+    of_type,
+    one,
+    provisioning,
+)
 
 STACKS = {"dev": PROJECT_DIR / "stacks/Pulumi.gcp-dev.yaml",
           "production": PROJECT_DIR / "stacks/Pulumi.gcp-production.yaml"}
@@ -314,9 +323,10 @@ def test_settings_use_cloud_sql_over_tls_and_the_admin_stays_in_the_system_names
         assert '"ssl_mode": "VERIFY_CA"' in settings["lms-settings-production.py"]
         server_ca = one(recording, "gcp:sql/databaseInstance:DatabaseInstance").outputs["serverCaCerts"][0]["cert"]
         assert settings["mysql-ca.pem"] == server_ca
-        job = named(recording, "kubernetes:batch/v1:Job", f"{instance.name}-mysql-provision")
+        release, values = provisioning(recording, instance.name)
+        assert values["mysql"]["host"] == address and values["mysql"]["sslMode"] == "VERIFY_CA"
         app = named(recording, "kubernetes:helm.sh/v3:Release", f"{instance.name}-openedx")
-        assert job.urn in app.depends_on
+        assert release.urn in app.depends_on
 
 
 # --- a private endpoint and explicit overrides, without instances -------------------------------------------------

@@ -130,10 +130,9 @@ def env_of(job: dict[str, Any]) -> dict[str, Any]:
     return {item["name"]: item for item in container["env"]}
 
 
-def secret_value(recording: Recording, reference: dict[str, Any]) -> str:
-    ref = reference["valueFrom"]["secretKeyRef"]
-    (secret,) = [s for s in of_type(recording, SECRET) if inputs(s)["metadata"]["name"] == ref["name"]]
-    value: str = inputs(secret)["stringData"][ref["key"]]
+def secret_value(recording: Recording, name: str, key: str) -> str:
+    (secret,) = [s for s in of_type(recording, SECRET) if inputs(s)["metadata"]["name"] == name]
+    value: str = inputs(secret)["stringData"][key]
     return value
 
 
@@ -141,17 +140,26 @@ def secret_value(recording: Recording, reference: dict[str, Any]) -> str:
 def test_each_instance_connects_to_the_shared_server_as_its_own_user(
     example_stacks: ExampleStacks, stack_file: Path
 ) -> None:
-    """What the provisioning Job creates (database, user, password) is what the instance's settings use, and the
-    server's admin is in no instance's settings."""
-    recording = example_stacks[stack_file].recording
+    """What the provisioning Job (rendered from the instance's openedx-provisioning Release) creates (database, user,
+    password) is what the instance's settings use, and the server's admin is in no instance's settings."""
+    stack = example_stacks[stack_file]
+    recording = stack.recording
     admin = inputs(named(recording, SECRET, "shared-mysql-admin"))["stringData"]
     users = set()
     for instance in instance_names(recording):
-        job = env_of(inputs(named(recording, "kubernetes:batch/v1:Job", f"{instance}-mysql-provision")))
+        manifest = stack.out / "manifests" / "openedx-system" / f"provision-{instance}.yaml"
+        (job,) = [doc for doc in stack.manifests[manifest]
+                  if doc["kind"] == "Job" and doc["metadata"]["name"] == f"provision-mysql-{instance}"]
+        assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+        (user_secret,) = [source["secret"]["name"] for volume in job["spec"]["template"]["spec"]["volumes"]
+                          for source in volume.get("projected", {}).get("sources", [])
+                          if any(item["path"] == "app-password" for item in source["secret"]["items"])]
+        job = env_of(job)
+        assert int(job["MAX_CONNECTIONS"]["value"]) > 0
         database = yaml.safe_load(settings_of(recording, instance)["lms.env.yml"])["DATABASES"]["default"]
         assert (database["USER"], database["PASSWORD"]) == (
             job["APP_USER"]["value"],
-            secret_value(recording, job["APP_PASSWORD"]),
+            secret_value(recording, user_secret, "password"),
         )
         assert database["HOST"] == job["SERVER_HOST"]["value"]
         assert database["USER"] != admin["username"] and database["PASSWORD"] != admin["password"]

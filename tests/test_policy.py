@@ -609,8 +609,6 @@ WEAKENINGS = [
         "pod-security.kubernetes.io/enforce"), "restricted"),
     (ATOMIC_RELEASES, RELEASE, lambda r: r.inputs.update(atomic=False), "atomic"),
     (ATOMIC_RELEASES, RELEASE, lambda r: r.inputs.pop("maxHistory"), "maxHistory"),
-    (NO_PRIVILEGED_PODS, "kubernetes:batch/v1:Job", lambda r: r.inputs["spec"]["template"]["spec"]["containers"][0][
-        "securityContext"].update(privileged=True), "privileged"),
     (ENCRYPTED_DATABASES, RDS, lambda r: r.inputs.update(storageEncrypted=False), "storageEncrypted"),
     (NO_PUBLIC_DATABASES, RDS, lambda r: r.inputs.update(publiclyAccessible=True), "publiclyAccessible"),
     (PRODUCTION_BACKUPS, RDS, lambda r: r.inputs.update(backupRetentionPeriod=1), "backupRetentionPeriod"),

@@ -34,6 +34,8 @@ def test_local_stack_renders_with_an_explicit_provider_for_everything(tmp_path: 
         if record["type"].startswith("kubernetes:"):
             assert record["provider"] == provider_ref, record["urn"]
     assert providers[0]["inputs"]["clusterIdentifier"] == "local:current-context"
+    # Fixed-name Secrets (credentials, a rotated password) are updated in place, never replaced under their name.
+    assert providers[0]["inputs"]["enableSecretMutable"] in (True, "true")
 
 
 def _files(out: Path) -> dict[Path, bytes]:

@@ -73,6 +73,7 @@ CONSTRAINTS: dict[str, Schema] = {
     # Pods.
     "replicaCount": AT_LEAST_0,
     "revisionHistoryLimit": AT_LEAST_0,
+    "credentials.revision.*": AT_LEAST_0,
     "terminationGracePeriodSeconds": {"type": "integer", "minimum": 0},
     "resources": {"additionalProperties": False},
     "resources.requests": QUANTITIES,
@@ -171,6 +172,7 @@ CONSTRAINTS: dict[str, Schema] = {
     "cronJobDefaults.startingDeadlineSeconds": AT_LEAST_1,
     "cronJobDefaults.backoffLimit": AT_LEAST_0,
     "cronJobDefaults.*HistoryLimit": AT_LEAST_0,
+    "settingsPrune.backoffLimit": AT_LEAST_0,
     "extraObjects": {"items": {"type": ["object", "string"]}},
     # Subcharts.
     "probePath": NON_EMPTY,
@@ -193,6 +195,10 @@ CONSTRAINTS: dict[str, Schema] = {
     "media.size": NON_EMPTY,
     "backups.accessMode": {"enum": ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]},
     "backups.size": NON_EMPTY,
+    # The openedx-provisioning chart.
+    "mysql.sslMode": {"enum": ["PREFERRED", "REQUIRED", "VERIFY_CA"]},
+    "passwordRevision": AT_LEAST_0,
+    "maxConnections": AT_LEAST_0,
     # The openedx-namespace chart.
     "serviceAccount.name": {"pattern": DNS_LABEL},
     "serviceAccount.annotations": STRINGS,
@@ -205,6 +211,8 @@ CONSTRAINTS: dict[str, Schema] = {
     "networkPolicy.*Ports": {"items": PORT},
     "networkPolicy.*.ports": {"items": PORT},
     "networkPolicy.external.cidr": NON_EMPTY,
+    "networkPolicy.kubernetesApi.cidr": NON_EMPTY,
+    "networkPolicy.kubernetesApi.ports": {"minItems": 1},
     "networkPolicy.*.except": {"items": {"type": "string"}},
     "networkPolicy.extraEgress": {
         "items": {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -79,13 +79,20 @@ def exec_kubeconfig(name: str, server: str, ca_data: str, command: str, args: Se
     })
 
 
+def kubernetes_provider(name: str, opts: pulumi.ResourceOptions, **connection: Any) -> k8s.Provider:
+    """The stack's Kubernetes provider, reaching the cluster as `connection` says. A Secret's data is updated in
+    place (a rotated password, a new relay): by default the provider replaces the Secret instead, which a Secret of
+    a fixed name cannot survive (the new one is created before the old one is deleted, and the name is taken)."""
+    return k8s.Provider(f"{name}-kubernetes", enable_secret_mutable=True, **connection, opts=opts)
+
+
 def cluster_provider(name: str, kubeconfig: pulumi.Output[str], cluster: str, parent: pulumi.Resource,
                      depends_on: Sequence[pulumi.Resource]) -> k8s.Provider:
     """The Kubernetes provider of a cluster the adapter built: its kubeconfig kept secret, and a stable identifier
     (the cluster's name), so that a new endpoint, CA or token never replaces every Kubernetes resource."""
     secret: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
-    return k8s.Provider(f"{name}-kubernetes", kubeconfig=secret, cluster_identifier=cluster,
-                        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)))
+    return kubernetes_provider(name, pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+                               kubeconfig=secret, cluster_identifier=cluster)
 
 
 def admin_password(name: str, parent: pulumi.Resource, service: str = "mysql") -> pulumi.Output[str]:

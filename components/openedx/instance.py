@@ -14,17 +14,18 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.charts import APP_CHART, NAMESPACE_CHART, PROJECT_DIR, SERVICES_CHART, package_dependencies
+from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART
 from components.infrastructure import Infrastructure
 from components.openedx import backups, endpoints, secrets, values
+from components.openedx.connections import mysql_connections
 from components.openedx.tutor import RenderedSettings, render_settings
 from components.platform import Routing
-from components.provisioning import SharedServers
+from components.provisioning import DatabaseUser, SharedServers
+from components.releases import chart_release
 from components.settings.instance import InstanceSettings
 from components.settings.stack import StackSettings
 
 SERVICES_RELEASE_TIMEOUT = 900
-RELEASE_HISTORY = 10
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class Instance(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=keep_data)),
         )
         ns = namespace.metadata.name
-        generated = secrets.generate(name, self)
+        generated = secrets.generate(name, self, instance.rotations)
         infrastructure = args.infrastructure
         email = instance.email or stack.platform.email
         in_cluster = endpoints.in_cluster_services(infrastructure, email)
@@ -82,8 +83,11 @@ class Instance(pulumi.ComponentResource):
         )
         data_services: list[pulumi.Resource] = [foundation]
         if args.shared_servers is not None:
-            data_services += args.shared_servers.provision(
-                name, {"mysql": generated.mysql_password, "mongodb": generated.mongodb_password}, self)
+            user = DatabaseUser(
+                passwords={"mysql": generated.mysql_password, "mongodb": generated.mongodb_password},
+                revisions={"mysql": instance.rotations.mysql, "mongodb": instance.rotations.mongodb},
+                max_connections=mysql_connections(instance, stack.environment))
+            data_services.append(args.shared_servers.provision(name, user, keep_data, self))
         if in_cluster:
             credentials = k8s.core.v1.Secret(
                 f"{name}-services-credentials",
@@ -167,19 +171,5 @@ class Instance(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource],
         timeout: int = 600,
     ) -> k8s.helm.v3.Release:
-        package_dependencies(PROJECT_DIR / chart)  # the provider would keep a stale copy of the library
-        return k8s.helm.v3.Release(
-            name,
-            name=values.release_name(chart),
-            chart=chart,
-            namespace=namespace,
-            values=pulumi.Output.from_input(release_values).apply(lambda v: values.with_chart_digest(chart, v)),
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=RELEASE_HISTORY,
-            timeout=timeout,
-            # The Release name is fixed: a replacement must remove the old one before installing the new.
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(depends_on=depends_on, delete_before_replace=True)
-            ),
-        )
+        return chart_release(name, chart, values.release_name(chart), namespace, release_values, opts, depends_on,
+                             timeout)

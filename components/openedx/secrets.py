@@ -3,8 +3,9 @@
 One random master secret per instance (`pulumi_random`), from which each value is derived with HMAC-SHA256
 under its own label: as unpredictable as separate random resources, but one resource instead of nine per
 instance (the program's cost grows with its resource count). The JWT signing key is a real RSA key
-(`pulumi_tls`). Rotating everything is `pulumi up --replace` on the master; values are alphanumeric
-because Tutor renders them as Jinja and its init scripts use some unquoted.
+(`pulumi_tls`). Each credential is rotated on its own by raising its generation (`Rotations`): generation N > 0
+derives from the label `<label>#N`, and the JWT key is a new resource; generation 0 keeps what an instance was
+installed with. Values are alphanumeric because Tutor renders them as Jinja and its init scripts use some unquoted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_random as random
 import pulumi_tls as tls
+
+from components.settings.rotations import Rotations
 
 _ALPHABET = string.ascii_letters + string.digits
 _LOWER_ALPHABET = string.ascii_lowercase + string.digits
@@ -59,26 +62,34 @@ def derive_uuid(master: str, label: str) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def generate(name: str, parent: pulumi.Resource) -> GeneratedSecrets:
-    """The instance's secrets, children of `parent`, named after the instance."""
+def generation_label(label: str, generation: int) -> str:
+    """The label a credential's `generation` derives from: the label itself for the first one."""
+    return label if generation == 0 else f"{label}#{generation}"
+
+
+def generate(name: str, parent: pulumi.Resource, rotations: Rotations) -> GeneratedSecrets:
+    """The instance's secrets, children of `parent`, named after the instance, at the generations of `rotations`."""
     master = random.RandomPassword(
         f"{name}-master-secret", length=MASTER_LENGTH, special=False, opts=pulumi.ResourceOptions(parent=parent)
     ).result
-    jwt_key = tls.PrivateKey(f"{name}-jwt", algorithm="RSA", rsa_bits=2048, opts=pulumi.ResourceOptions(parent=parent))
+    # A new generation is a new resource: the engine creates the new key, then deletes the previous one.
+    jwt_name = f"{name}-jwt" if rotations.jwt == 0 else f"{name}-jwt-{rotations.jwt}"
+    jwt_key = tls.PrivateKey(jwt_name, algorithm="RSA", rsa_bits=2048, opts=pulumi.ResourceOptions(parent=parent))
 
-    def secret(label: str, length: int = 32, alphabet: str = _ALPHABET) -> pulumi.Output[str]:
-        return pulumi.Output.secret(master.apply(lambda m: derive(m, label, length, alphabet)))
+    def secret(label: str, length: int = 32, alphabet: str = _ALPHABET, generation: int = 0) -> pulumi.Output[str]:
+        labelled = generation_label(label, generation)
+        return pulumi.Output.secret(master.apply(lambda m: derive(m, labelled, length, alphabet)))
 
     return GeneratedSecrets(
-        secret_key=secret("django-secret-key", 48),
+        secret_key=secret("django-secret-key", 48, generation=rotations.secret_key),
         jwt_rsa_private_key=jwt_key.private_key_pem,
-        cms_oauth2_secret=secret("cms-oauth2-secret"),
-        meilisearch_master_key=secret("meilisearch-master-key"),
+        cms_oauth2_secret=secret("cms-oauth2-secret", generation=rotations.oauth2),
+        meilisearch_master_key=secret("meilisearch-master-key", generation=rotations.meilisearch),
         meilisearch_api_key_uid=master.apply(lambda m: derive_uuid(m, "meilisearch-api-key-uid")),
         # Tutor's ID is only a label value: not a secret, lowercase like Tutor's own.
         instance_id=pulumi.Output.unsecret(master.apply(lambda m: derive(m, "instance-id", 24, _LOWER_ALPHABET))),
-        mysql_password=secret("mysql-password"),
-        mongodb_password=secret("mongodb-password"),
+        mysql_password=secret("mysql-password", generation=rotations.mysql),
+        mongodb_password=secret("mongodb-password", generation=rotations.mongodb),
         mysql_root_password=secret("mysql-root-password"),
         mongodb_root_password=secret("mongodb-root-password"),
         admin_password=secret("admin-password", 24),

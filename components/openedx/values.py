@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART, chart_digest
+from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART
 from components.infrastructure import Egress
 from components.openedx import commands
 from components.openedx.tutor import RenderedSettings
@@ -62,11 +62,6 @@ def url(instance: InstanceSettings, host: str) -> str:
     return f"{'https' if instance.https else 'http'}://{host}"
 
 
-def with_chart_digest(chart: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Any edit of the chart's files changes the Release's inputs, so it is rolled out."""
-    return {**values, "global": {**values.get("global", {}), "chartDigest": chart_digest(chart)}}
-
-
 def _global(instance: InstanceSettings) -> dict[str, Any]:
     return {"instance": instance.name}
 
@@ -113,6 +108,9 @@ def services_values(
         "existingSecret": SERVICES_CREDENTIALS,
         "media": {"enabled": media_volume},
         "backups": {"enabled": backups_volume, "size": instance.backups.volume_size},
+        # A rotation restarts the server holding that credential (which syncs its user's password to the Secret).
+        "credentials": {"revision": {"mysql": instance.rotations.mysql, "mongodb": instance.rotations.mongodb,
+                                     "meilisearch": instance.rotations.meilisearch}},
     }
     for service in ("mysql", "mongodb", "redis", "meilisearch", "smtp"):
         values[service] = {"enabled": service in services}

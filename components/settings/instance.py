@@ -14,6 +14,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from components.settings.backups import BackupSettings
 from components.settings.email import EmailSettings
 from components.settings.model import Email, HostName, InstanceName, Model, Quantity
+from components.settings.rotations import Rotations
 
 
 class ResourceAmounts(Model):
@@ -127,6 +128,10 @@ class InstanceSettings(Model):
     demo_course: bool = False
     """Import Open edX's demo course on the first install."""
     backups: BackupSettings = BackupSettings()
+    rotations: Rotations = Rotations()
+    """The generation of each generated credential: raise one to rotate it."""
+    max_database_connections: int | None = Field(default=None, ge=10, le=100000)
+    """The connection limit of the instance's user on a shared MySQL server; unset: sized from its workloads."""
 
     @model_validator(mode="after")
     def _distinct_hosts(self) -> InstanceSettings:

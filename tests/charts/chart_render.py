@@ -28,7 +28,7 @@ from components.helm import helm_binary
 ROOT = Path(__file__).resolve().parents[2]
 CHARTS = ROOT / "charts"
 VALUES = Path(__file__).resolve().parent / "values"
-APPLICATION_CHARTS = ("openedx", "openedx-services", "openedx-namespace")
+APPLICATION_CHARTS = ("openedx", "openedx-services", "openedx-namespace", "openedx-provisioning")
 
 #: The least each chart needs to render (the instance name, the settings Secret, the LMS host).
 REQUIRED: dict[str, dict[str, Any]] = {
@@ -41,6 +41,14 @@ REQUIRED: dict[str, dict[str, Any]] = {
     },
     "openedx-services": {"global": {"instance": "demo"}, "existingSecret": "demo-credentials"},
     "openedx-namespace": {"global": {"instance": "demo"}},
+    # One shared MySQL server, the images the program passes.
+    "openedx-provisioning": {
+        "global": {"instance": "demo"},
+        "images": {"mysql": {"registry": "docker.io", "repository": "mysql", "tag": "8.4.11"},
+                   "mongodb": {"registry": "docker.io", "repository": "mongo", "tag": "7.0.39"}},
+        "mysql": {"enabled": True, "host": "mysql.example.internal", "instanceDatabase": "openedx_demo",
+                  "instanceUser": "openedx_demo", "passwordSecret": "demo-mysql-user", "maxConnections": 48},
+    },
 }
 
 Doc = dict[str, Any]

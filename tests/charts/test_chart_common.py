@@ -50,6 +50,8 @@ POD_USERS = {
     "mysql": 999,
     "mongodb": 999,
     "smtp": 100,
+    "provision": 999,  # the mysql and mongo images' user
+    "deprovision": 999,
 }
 CREDENTIAL_LINE = re.compile(
     r"(?i)\b(\w*(?:password|passwd|pwd|secret|token|api[_-]?key|master[_-]?key|private[_-]?key)\w*)"
@@ -328,5 +330,5 @@ def test_extra_objects_are_rendered_with_the_release() -> None:
         ]
     }
     render_ = template("openedx", extra=extra)
-    assert render_.names("ConfigMap") == {"extra-demo", "openedx-init"}
-    assert render_.names("ServiceAccount") == {"extra-account"}
+    assert render_.names("ConfigMap") == {"extra-demo", "openedx-init", "openedx-settings-prune"}
+    assert render_.names("ServiceAccount") == {"extra-account", "openedx-settings-prune"}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from chart_render import (
+    ROOT,
     Doc,
     Render,
     TutorReference,
@@ -272,3 +273,48 @@ def test_data_directories_are_volumes_under_a_read_only_root() -> None:
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
         mounted = {mount["mountPath"] for mount in container["volumeMounts"]}
         assert set(expected) <= mounted, name
+
+
+SYNC_SCRIPTS = {"mysql": "files/credentials/mysql.sh", "mongodb": "files/credentials/mongodb.sh"}
+REVISION = "app.openedx.org/credentials-revision"
+
+
+@pytest.mark.parametrize("name", ["mysql", "mongodb"])
+def test_a_credentials_sync_container_sets_the_application_password_at_every_start(name: str) -> None:
+    spec, server = container_of(services(), name)
+    sync = next(c for c in spec["containers"] if c["name"] == "credentials-sync")
+    assert sync["image"] == server["image"]  # the server's own client, of its version
+    script = (ROOT / "charts" / "openedx-services" / SYNC_SCRIPTS[name]).read_text()
+    assert sync["command"] == ["bash", "-c", f"{script}\nexec sleep infinity\n"]
+    # The passwords are the credentials Secret's files, read-only; never in its environment.
+    assert_credentials_mounted(spec, sync, [f"{name}-root-password", f"{name}-password"])
+    assert env_map(sync)["CREDENTIALS"] == CREDENTIALS
+    # The pod is ready only once the password is set: a rollout waits for it, and so does the application.
+    assert sync["readinessProbe"]["exec"]["command"] == ["cat", env_map(sync)["SYNCED"]]
+    # Not synced after a first start's initialisation has had its time: the container restarts and tries again.
+    startup = sync["startupProbe"]
+    assert startup["exec"] == sync["livenessProbe"]["exec"] == sync["readinessProbe"]["exec"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 600
+    assert mounted_volume(spec, sync, "/tmp")[1] == mounted_volume(spec, server, "/tmp")[1]
+    assert sync["securityContext"]["readOnlyRootFilesystem"] is True
+    assert sync["resources"]["limits"] == {"cpu": "500m", "memory": "256Mi"}
+    if name == "mysql":  # root logs in over the server's socket: it may not log in from elsewhere
+        assert mounted_volume(spec, sync, "/var/run/mysqld")[1] == mounted_volume(spec, server, "/var/run/mysqld")[1]
+        assert env_map(sync)["MYSQL_SOCKET"].startswith("/var/run/mysqld/")
+
+
+def test_raising_a_credentials_revision_restarts_that_service_only() -> None:
+    def pod_templates(revision: dict[str, int]) -> dict[str, str]:
+        rendered = template("openedx-services", extra={"credentials": {"revision": revision}})
+        return {name: json.dumps(rendered.get("StatefulSet", name)["spec"]["template"], sort_keys=True)
+                for name in ("mysql", "mongodb", "meilisearch", "redis")}
+
+    before = pod_templates({})
+    after = pod_templates({"meilisearch": 2})
+    assert {name for name in before if before[name] != after[name]} == {"meilisearch"}
+    annotations = services().get("StatefulSet", "meilisearch")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations[REVISION] == "0"
+    rotated = template("openedx-services", extra={"credentials": {"revision": {"mysql": 1}}})
+    assert rotated.get("StatefulSet", "mysql")["spec"]["template"]["metadata"]["annotations"][REVISION] == "1"
+    assert "credentials.revision.mysql" in template_error(
+        "openedx-services", extra={"credentials": {"revision": {"mysql": -1}}})

@@ -45,11 +45,22 @@ immutable, so a chart upgrade must not change it. The PVC outlives the Release (
   port, portName      the container port
   dataPath            where the data volume is mounted
   args, env, workingDir, probes, extraVolumes, extraVolumeMounts   container specifics (optional)
+  credentialsSync     (optional) a container `credentials-sync`, of the same image, that runs `script` (bash, with
+                      `env` and `mounts`, the pod's /tmp included) once the server runs, then stays: the pod is
+                      ready once the script has touched $SYNCED, and the container restarts (runs it again)
+                      when that takes more than 15 minutes.
+The revision `credentials.revision.<name>` of a service that has one is a pod annotation: a rotation restarts
+the pod (which syncs again).
 Usage: {{ include "openedx-services.statefulset" (dict "name" "mysql" "component" "database" "values" .Values.mysql "user" 999 "group" 999 "port" 3306 "portName" "mysql" "dataPath" "/var/lib/mysql" "context" $) }}
 */}}
 {{- define "openedx-services.statefulset" -}}
 {{- $ctx := .context -}}
 {{- $v := .values -}}
+{{- $pod := $v -}}
+{{- if hasKey $ctx.Values.credentials.revision .name -}}
+{{- $revision := dict "app.openedx.org/credentials-revision" (toString (index $ctx.Values.credentials.revision .name)) -}}
+{{- $pod = set (deepCopy $v) "podAnnotations" (merge $revision (default (dict) $v.podAnnotations)) -}}
+{{- end -}}
 apiVersion: apps/v1
 kind: StatefulSet
 metadata:
@@ -71,7 +82,7 @@ spec:
       {{- include "openedx-lib.labels.selector" (dict "name" .name "context" $ctx) | nindent 6 }}
   template:
     metadata:
-      {{- include "openedx-lib.workloads.podMetadata" (dict "name" .name "component" .component "version" $v.image.tag "values" $v "context" $ctx) | nindent 6 }}
+      {{- include "openedx-lib.workloads.podMetadata" (dict "name" .name "component" .component "version" $v.image.tag "values" $pod "context" $ctx) | nindent 6 }}
     spec:
       automountServiceAccountToken: false
       enableServiceLinks: false
@@ -116,6 +127,36 @@ spec:
             {{- with .extraVolumeMounts }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
+        {{- with .credentialsSync }}
+        - name: credentials-sync
+          {{- include "openedx-lib.images.container" (dict "image" $v.image "context" $ctx) | nindent 10 }}
+          command: ["bash", "-c", {{ printf "%s\nexec sleep infinity\n" .script | quote }}]
+          env:
+            {{- toYaml (concat .env (list (dict "name" "CREDENTIALS" "value" "/run/secrets/openedx") (dict "name" "SYNCED" "value" "/tmp/credentials-synced"))) | nindent 12 }}
+          {{- /* Synced within 15 minutes (a first start initialises the data directory first), else the
+          container restarts and tries again; ready (and the pod with it) once synced. */}}
+          startupProbe:
+            exec:
+              command: ["cat", "/tmp/credentials-synced"]
+            periodSeconds: 10
+            failureThreshold: 90
+          readinessProbe:
+            exec:
+              command: ["cat", "/tmp/credentials-synced"]
+            periodSeconds: 10
+          livenessProbe:
+            exec:
+              command: ["cat", "/tmp/credentials-synced"]
+            periodSeconds: 30
+          resources:
+            {{- include "openedx-lib.resources.render" (dict "resources" $ctx.Values.credentials.sync.resources "path" "credentials.sync.resources") | nindent 12 }}
+          securityContext:
+            {{- include "openedx-lib.security.container" (dict "override" $v.containerSecurityContext) | nindent 12 }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+            {{- toYaml .mounts | nindent 12 }}
+        {{- end }}
       volumes:
         - name: tmp
           emptyDir: {}

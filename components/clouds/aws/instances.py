@@ -76,7 +76,9 @@ class AwsInstanceResources(common.CloudAdapter):
         """The instance's private bucket and the IRSA role that only its ServiceAccount can assume."""
         opts = self._opts(parent=parent)
         keep = self._opts(parent=parent, retain_on_delete=self._production)
-        bucket = aws.s3.Bucket(f"{instance}-media", bucket_prefix=f"openedx-{instance}-", opts=keep)
+        # Outside production, removing the instance empties its bucket (every version of every object) and deletes it.
+        bucket = aws.s3.Bucket(f"{instance}-media", bucket_prefix=f"openedx-{instance}-",
+                               force_destroy=not self._production, opts=keep)
         aws.s3.BucketPublicAccessBlock(f"{instance}-media", bucket=bucket.id, block_public_acls=True,
                                        block_public_policy=True, ignore_public_acls=True,
                                        restrict_public_buckets=True, opts=opts)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.clouds.common import kubernetes_provider
 from components.clouds.local.settings import LocalSettings
 from components.infrastructure import InCluster, Infrastructure
 
@@ -20,13 +20,8 @@ class LocalCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: LocalSettings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("openedx:clouds:LocalCluster", name, None, opts)
-        provider = k8s.Provider(
-            f"{name}-kubernetes",
-            kubeconfig=settings.kubeconfig,
-            context=settings.context,
-            cluster_identifier=cluster_identifier(settings),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        provider = kubernetes_provider(name, pulumi.ResourceOptions(parent=self), kubeconfig=settings.kubeconfig,
+                                       context=settings.context, cluster_identifier=cluster_identifier(settings))
         in_cluster = InCluster()
         self.infrastructure = Infrastructure(
             provider=provider,

@@ -1,0 +1,107 @@
+"""The openedx-provisioning chart's MySQL scripts, run as its Jobs run them, against a real server (Debian's MariaDB):
+the instance's database and user with their connection limit, a rotation, and the drop when the instance goes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from components.charts import PROJECT_DIR
+from tests.backups.servers import Mariadb, mariadb
+
+FILES = PROJECT_DIR / "charts/openedx-provisioning/files"
+DATABASE = USER = "openedx_campus"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Mariadb]:
+    with mariadb(tmp_path) as running:
+        # An admin as a managed server has one (root stays the test's), and no anonymous users, which would take
+        # the TCP logins of the instance's user from localhost.
+        running.sql("DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES;"
+                    "CREATE USER 'admin'@'%' IDENTIFIED BY 'admin-pass'; "
+                    "GRANT ALL PRIVILEGES ON *.* TO 'admin'@'%' WITH GRANT OPTION;")
+        yield running
+
+
+def run(server: Mariadb, tmp_path: Path, action: str, password: str = "", limit: int = 0
+        ) -> subprocess.CompletedProcess[str]:
+    """files/mysql-<action>.sh with the Job's environment and credentials files. MariaDB's client has no
+    --ssl-mode (MySQL's, in the Job's image, has): a `mysql` first on PATH drops it."""
+    shim = tmp_path / "bin"
+    shim.mkdir(exist_ok=True)
+    (shim / "mysql").write_text('#!/bin/sh\nfor a; do shift; case "$a" in --ssl-mode=*) ;; *) set -- "$@" "$a";; esac;'
+                                ' done\nexec mariadb --no-defaults --skip-ssl "$@"\n')
+    (shim / "mysql").chmod(0o755)
+    credentials = tmp_path / "credentials"  # the Job's projected volume
+    credentials.mkdir(exist_ok=True)
+    for name, value in (("admin-username", "admin"), ("admin-password", "admin-pass"), ("app-password", password)):
+        (credentials / name).write_text(value)
+    env = {"PATH": f"{shim}:{os.environ['PATH']}", "SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(server.port),
+           "SSL_MODE": "PREFERRED", "DATABASE": DATABASE, "APP_USER": USER, "MAX_CONNECTIONS": str(limit),
+           "CREDENTIALS": str(credentials), "HOME": str(tmp_path)}
+    return subprocess.run(["bash", "-c", (FILES / f"mysql-{action}.sh").read_text()], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def login(server: Mariadb, password: str) -> subprocess.Popen[str]:
+    """A session of the instance's user, held open until closed; each result line comes as soon as it is read."""
+    return subprocess.Popen(
+        ["mariadb", "--no-defaults", "--host=127.0.0.1", f"--port={server.port}", f"--user={USER}",
+         f"--password={password}", "--batch", "--skip-column-names", "--unbuffered", DATABASE],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def logs_in(server: Mariadb, password: str) -> bool:
+    session = login(server, password)
+    session.communicate("SELECT 1;", timeout=30)
+    return session.returncode == 0
+
+
+def test_the_instance_gets_its_database_and_user_and_a_rotation_reaches_the_server(server: Mariadb,
+                                                                                    tmp_path: Path) -> None:
+    done = run(server, tmp_path, "provision", "first-password", limit=30)
+    assert done.returncode == 0, done.stderr
+    assert "first-password" not in done.stdout + done.stderr
+    assert server.sql(f"SHOW DATABASES LIKE '{DATABASE}'").strip() == DATABASE
+    assert logs_in(server, "first-password")
+    assert server.sql(f"SHOW GRANTS FOR '{USER}'@'%'").count(f"`{DATABASE}`.*") == 1
+    # A rotation runs it again: the new password only, the database and its data stay.
+    server.sql("CREATE TABLE kept (id INT); INSERT INTO kept VALUES (1);", DATABASE)
+    assert run(server, tmp_path, "provision", "rotated-password", limit=30).returncode == 0
+    assert logs_in(server, "rotated-password") and not logs_in(server, "first-password")
+    assert server.sql("SELECT COUNT(*) FROM kept", DATABASE).strip() == "1"
+
+
+def test_the_user_may_not_open_more_connections_than_its_limit(server: Mariadb, tmp_path: Path) -> None:
+    assert run(server, tmp_path, "provision", "password", limit=3).returncode == 0
+    sessions = [login(server, "password") for _ in range(3)]
+    try:
+        for session in sessions:  # each one logged in and waits on its stdin
+            assert session.stdin is not None
+            session.stdin.write("SELECT 1;\n")
+            session.stdin.flush()
+            assert session.stdout is not None and session.stdout.readline().strip() == "1"
+        refused = login(server, "password")
+        _, error = refused.communicate("SELECT 1;", timeout=30)
+        assert refused.returncode != 0 and "max_user_connections" in error
+    finally:
+        for session in sessions:
+            session.communicate("", timeout=30)
+    # A new limit reaches the existing user.
+    assert "MAX_USER_CONNECTIONS 3" in server.sql(f"SHOW CREATE USER '{USER}'@'%'")
+    assert run(server, tmp_path, "provision", "password", limit=40).returncode == 0
+    assert "MAX_USER_CONNECTIONS 40" in server.sql(f"SHOW CREATE USER '{USER}'@'%'")
+
+
+def test_the_removal_drops_the_database_and_the_user_and_may_run_again(server: Mariadb, tmp_path: Path) -> None:
+    assert run(server, tmp_path, "provision", "password", limit=10).returncode == 0
+    for _ in range(2):
+        done = run(server, tmp_path, "deprovision")
+        assert done.returncode == 0, done.stderr
+        assert server.sql(f"SHOW DATABASES LIKE '{DATABASE}'").strip() == ""
+        assert server.sql(f"SELECT COUNT(*) FROM mysql.user WHERE User = '{USER}'").strip() == "0"
