@@ -365,6 +365,36 @@ def test_the_security_baseline_passes(cluster: Cluster, deployed: Completed) -> 
     assert re.search(r"openedx-security-baseline@v[0-9.]+ \(local: policy\)", done.output), done.output
 
 
+# --- removing an instance ------------------------------------------------------------------------------------------
+
+
+def test_removing_an_instance_outside_production_deletes_it_with_its_data(cluster: Cluster, deployed: Completed
+                                                                            ) -> None:
+    """In `dev` (and `staging`) nothing of a removed instance is kept: its namespace goes, and with it its volumes,
+    its credentials and its settings; the other instance is untouched."""
+    def demo() -> dict[str, str]:
+        return {key: value for key, value in _contents(cluster).items() if f"/{NAMESPACES['demo']}/" in key}
+
+    before = demo()
+    claims = {v["metadata"]["name"] for v in cluster.items("persistentvolumes")
+              if v["spec"].get("claimRef", {}).get("namespace") == NAMESPACES["sandbox"]}
+    assert claims, "sandbox has no volume to delete"
+    config = yaml.safe_load((PROJECT_DIR / "stacks" / f"Pulumi.{STACK}.yaml").read_text())
+    config["config"]["openedx:instances"] = [i for i in config["config"]["openedx:instances"] if i["name"] == "demo"]
+    path = cluster.directory / "without-sandbox.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    done = cluster.run("./deploy.sh", STACK, "--yes", "--config-file", str(path))
+    assert done.returncode == 0, done
+    deadline = time.monotonic() + 120
+    while remaining := ([n["metadata"]["name"] for n in cluster.items("namespaces")
+                         if n["metadata"]["name"] == NAMESPACES["sandbox"]]
+                        + [v["metadata"]["name"] for v in cluster.items("persistentvolumes")
+                           if v["metadata"]["name"] in claims]):
+        assert time.monotonic() < deadline, f"still there 2 minutes after the removal: {remaining}"
+        time.sleep(2)
+    assert demo() == before
+
+
 # --- destroy -------------------------------------------------------------------------------------------------------
 
 

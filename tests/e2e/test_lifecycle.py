@@ -14,9 +14,11 @@ import copy
 import gzip
 import json
 import re
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -203,6 +205,19 @@ def test_the_first_install_ran_the_first_time_tasks_after_the_migrations(lifecyc
     assert admins["demo"]["password"] not in plain.output and "[secret]" in plain.output
 
 
+def test_a_production_stack_is_not_updated_without_a_passphrase(lifecycle: Lifecycle) -> None:
+    """deploy.sh would fall back to an empty one: refused, before Pulumi runs. (The kit sets an empty one on
+    purpose, and the other tests deploy with it.)"""
+    updates = len(json.loads(lifecycle.cluster.pulumi("stack", "history", "--json").output))
+    path = lifecycle.cluster.directory / f"lifecycle-{lifecycle.steps}.yaml"
+    done = lifecycle.cluster.run("env", "-u", "PULUMI_CONFIG_PASSPHRASE", "./deploy.sh", STACK, "--yes",
+                                 "--config-file", str(path))
+    assert done.returncode == 1, done
+    assert f"{path}: this is a production stack" in done.output
+    assert "Updating" not in done.output
+    assert len(json.loads(lifecycle.cluster.pulumi("stack", "history", "--json").output)) == updates
+
+
 def test_a_production_instance_mails_through_the_stack_relay_and_its_password_stays_in_the_settings(
         lifecycle: Lifecycle) -> None:
     for name in ("demo", "sandbox"):
@@ -289,6 +304,46 @@ def _maintenance(on: bool) -> Callable[[Config], None]:
     def switch(config: Config) -> None:
         instance(config, "demo")["maintenance"] = on
     return switch
+
+
+def test_rotating_the_mysql_password_reaches_the_server_the_settings_and_nothing_else(lifecycle: Lifecycle) -> None:
+    """`rotations.mysql` raised: the credentials Secret's mysql-password alone changes, MySQL's pod restarts (its
+    credentials-sync container sets the new password as it starts), and new settings use it."""
+    before = lifecycle.settled("demo", "sandbox")
+    credentials = secret_data(lifecycle, "demo", SERVICES_CREDENTIALS)
+    (mysql_pod,) = lifecycle.cluster.items("pods", NAMESPACE["demo"], selector="app.kubernetes.io/name=mysql")
+    settings = set(lifecycle.settings_secrets("demo"))
+
+    def rotate(config: Config) -> None:
+        instance(config, "demo")["rotations"] = {"mysql": 1}
+
+    done = lifecycle.up(rotate)
+    assert done.returncode == 0, done
+    after = lifecycle.settled("demo", "sandbox")
+
+    assert after["sandbox"] == before["sandbox"], "the sandbox instance's objects changed"
+    rotated = secret_data(lifecycle, "demo", SERVICES_CREDENTIALS)
+    assert {key for key in credentials if credentials[key] != rotated[key]} == {"mysql-password"}
+    mysql = lifecycle.cluster.kubectl("get", "statefulset", "mysql", "-n", NAMESPACE["demo"])
+    template = mysql["spec"]["template"]
+    assert template["metadata"]["annotations"]["app.openedx.org/credentials-revision"] == "1"
+    assert "credentials-sync" in {c["name"] for c in template["spec"]["containers"]}
+    (restarted,) = lifecycle.cluster.items("pods", NAMESPACE["demo"], selector="app.kubernetes.io/name=mysql")
+    assert restarted["metadata"]["uid"] != mysql_pod["metadata"]["uid"], "MySQL did not restart"
+    for other in ("mongodb", "meilisearch"):
+        annotations = lifecycle.cluster.kubectl("get", "statefulset", other, "-n", NAMESPACE["demo"])[
+            "spec"]["template"]["metadata"]["annotations"]
+        assert annotations["app.openedx.org/credentials-revision"] == "0", other
+    (current,) = set(lifecycle.settings_secrets("demo")) - settings
+    database = yaml.safe_load(lifecycle.settings_secrets("demo")[current]["lms.env.yml"])["DATABASES"]["default"]
+    assert database["PASSWORD"] == rotated["mysql-password"] != credentials["mysql-password"]
+    for name in APPLICATION:
+        assert mounted_settings(lifecycle.deployments("demo")[name]) == {current}, name
+
+
+def secret_data(lifecycle: Lifecycle, name: str, secret: str) -> dict[str, str]:
+    item = lifecycle.cluster.kubectl("get", "secret", secret, "-n", NAMESPACE[name])
+    return {key: base64.b64decode(value).decode() for key, value in item["data"].items()}
 
 
 def test_maintenance_scales_the_application_to_zero_and_shows_the_maintenance_page(lifecycle: Lifecycle) -> None:
@@ -444,9 +499,9 @@ def _failing_image(config: Config, name: str) -> None:
 
 
 def application_pods(lifecycle: Lifecycle) -> set[str]:
-    """demo's pods but those of Jobs (its init tasks, its pre-upgrade backup): uids."""
+    """demo's pods but those of Jobs (its init tasks, its pre-upgrade backup, its settings pruner): uids."""
     return {p["metadata"]["uid"] for p in lifecycle.cluster.items("pods", NAMESPACE["demo"])
-            if p["metadata"]["labels"].get("app.kubernetes.io/component") not in ("init", "backup")}
+            if p["metadata"]["labels"].get("app.kubernetes.io/component") not in ("init", "backup", "settings-prune")}
 
 
 def test_a_failing_migration_rolls_the_instance_back(lifecycle: Lifecycle) -> None:
@@ -520,6 +575,92 @@ def test_a_failing_canary_stops_the_later_waves(lifecycle: Lifecycle) -> None:
     for deployment in lifecycle.deployments("sandbox").values():
         assert not any("never deployed" in value for secret in mounted_settings(deployment)
                        for value in lifecycle.settings_secrets("sandbox")[secret].values())
+
+
+PRUNER = "openedx-settings-prune"
+PRUNE_SCRIPT = PROJECT_DIR / "charts" / "openedx" / "files" / "settings" / "prune.py"
+
+
+def as_pruner(cluster: Cluster, namespace: str) -> dict[str, str]:
+    """What the pruner's pod is given, as files: the API server's address and CA, and a token of its ServiceAccount
+    from the TokenRequest API (as the pod projects one); and a kubeconfig with that token as its only credential."""
+    (entry,) = yaml.safe_load((cluster.directory / "kubeconfig").read_text())["clusters"]
+    ca = cluster.directory / "api-ca.crt"
+    if "certificate-authority-data" in entry["cluster"]:
+        ca.write_bytes(base64.b64decode(entry["cluster"]["certificate-authority-data"]))
+    else:
+        ca.write_bytes(Path(entry["cluster"]["certificate-authority"]).read_bytes())
+    token = cluster.run("kubectl", "create", "token", PRUNER, "-n", namespace, "--duration", "10m", timeout=60)
+    assert token.returncode == 0, token
+    bearer = cluster.directory / "pruner-bearer"
+    bearer.write_text(token.output.strip())
+    kubeconfig = cluster.directory / "pruner-kubeconfig"
+    server = entry["cluster"]["server"]
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "pruner",
+        "clusters": [{"name": "e2e", "cluster": {"server": server, "certificate-authority": str(ca)}}],
+        "users": [{"name": "pruner", "user": {"tokenFile": str(bearer)}}],
+        "contexts": [{"name": "pruner", "context": {"cluster": "e2e", "user": "pruner"}}],
+    }))
+    return {"server": server, "ca": str(ca), "bearer": str(bearer), "kubeconfig": str(kubeconfig)}
+
+
+def test_the_settings_pruner_keeps_what_the_release_history_names_and_deletes_the_rest(lifecycle: Lifecycle) -> None:
+    """KWOK runs no container: the chart's hook Job completed without running its script. The test runs that script
+    (the chart's file) here, as the pod would, with a token of the pruner's ServiceAccount, after the settings
+    changes, failed upgrades and rollbacks above: every settings Secret a stored revision of demo's Release names
+    stays, whatever the revision's status; those none names (a planted one, and those of revisions the history
+    dropped) are deleted; no other Secret moves. Its Role lets it list and delete the Secrets of demo's namespace,
+    and nothing more."""
+    namespace = NAMESPACE["demo"]
+    hook = lifecycle.cluster.kubectl("get", "job", PRUNER, "-n", namespace)
+    assert hook["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+    assert completed(hook), hook["status"]
+    history = lifecycle.revisions("demo")["openedx"]
+    assert {"failed", "superseded", "deployed"} <= {r["info"]["status"] for r in history}, "no failed revision kept"
+    named = {r["config"]["global"]["settingsSecret"] for r in history}
+    key, value = SETTINGS_LABEL.split("=")
+    planted = {"apiVersion": "v1", "kind": "Secret", "immutable": True,
+               "metadata": {"name": "openedx-settings-0ld0000000", "namespace": namespace, "labels": {key: value}},
+               "stringData": {"lms.env.yml": "PLATFORM_NAME: settings no revision names\n"}}
+    created = lifecycle.cluster.run("kubectl", "create", "-f", "-", stdin=json.dumps(planted), timeout=60)
+    assert created.returncode == 0, created
+    settings = set(lifecycle.settings_secrets("demo"))
+    assert named <= settings, "a revision names settings that are gone"
+    unnamed = settings - named
+    assert planted["metadata"]["name"] in unnamed
+    others = {s["metadata"]["name"]: s["metadata"]["uid"] for s in lifecycle.cluster.items("secrets", namespace)
+              if s["metadata"]["name"] not in settings}
+    sandbox = {s["metadata"]["name"]: s["metadata"]["uid"] for s in lifecycle.cluster.items("secrets",
+                                                                                            NAMESPACE["sandbox"])}
+    pruner = as_pruner(lifecycle.cluster, namespace)
+
+    def can(verb: str, resource: str, where: str = namespace) -> bool:
+        done = lifecycle.cluster.run("kubectl", "--kubeconfig", pruner["kubeconfig"], "auth", "can-i", verb,
+                                     resource, "-n", where, timeout=60)
+        assert done.output.strip() in ("yes", "no"), done
+        return done.output.strip() == "yes"
+
+    verbs = ("list", "delete", "get", "watch", "create", "update", "patch", "deletecollection")
+    assert {verb for verb in verbs if can(verb, "secrets")} == {"list", "delete"}
+    assert not can("list", "secrets", NAMESPACE["sandbox"]) and not can("list", "configmaps")
+
+    def prune(where: str) -> Completed:
+        return lifecycle.cluster.run(sys.executable, str(PRUNE_SCRIPT), "--server", pruner["server"], "--token-file",
+                                     pruner["bearer"], "--ca-file", pruner["ca"], "--namespace", where, timeout=60)
+
+    done = prune(namespace)
+    assert done.returncode == 0, done
+    assert set(lifecycle.settings_secrets("demo")) == named
+    assert all(f"deleted {name}:" in done.output for name in unnamed), done
+    assert all(f"kept {name}:" in done.output for name in named), done
+    assert {s["metadata"]["name"]: s["metadata"]["uid"] for s in lifecycle.cluster.items("secrets", namespace)
+            if s["metadata"]["name"] not in named} == others
+    # Its token opens nothing in another instance's namespace.
+    refused = prune(NAMESPACE["sandbox"])
+    assert refused.returncode == 1 and "403" in refused.output, refused
+    assert {s["metadata"]["name"]: s["metadata"]["uid"]
+            for s in lifecycle.cluster.items("secrets", NAMESPACE["sandbox"])} == sandbox
 
 
 def test_destroy_leaves_the_production_data(lifecycle: Lifecycle, cluster: Cluster) -> None:
