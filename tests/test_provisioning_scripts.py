@@ -30,7 +30,7 @@ def server(tmp_path: Path) -> Iterator[Mariadb]:
 
 def run(server: Mariadb, tmp_path: Path, action: str, password: str = "", limit: int = 0
         ) -> subprocess.CompletedProcess[str]:
-    """files/mysql-<action>.sh with the Job's environment and credentials files. MariaDB's client has no
+    """files/mysql.sh with the Job's environment (ACTION among it) and credentials files. MariaDB's client has no
     --ssl-mode (MySQL's, in the Job's image, has): a `mysql` first on PATH drops it."""
     shim = tmp_path / "bin"
     shim.mkdir(exist_ok=True)
@@ -43,8 +43,8 @@ def run(server: Mariadb, tmp_path: Path, action: str, password: str = "", limit:
         (credentials / name).write_text(value)
     env = {"PATH": f"{shim}:{os.environ['PATH']}", "SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(server.port),
            "SSL_MODE": "PREFERRED", "DATABASE": DATABASE, "APP_USER": USER, "MAX_CONNECTIONS": str(limit),
-           "CREDENTIALS": str(credentials), "HOME": str(tmp_path)}
-    return subprocess.run(["bash", "-c", (FILES / f"mysql-{action}.sh").read_text()], env=env, capture_output=True,
+           "CREDENTIALS": str(credentials), "HOME": str(tmp_path), "ACTION": action}
+    return subprocess.run(["bash", "-c", (FILES / "mysql.sh").read_text()], env=env, capture_output=True,
                           text=True, timeout=60, check=False)
 
 

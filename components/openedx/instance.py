@@ -9,7 +9,6 @@ they need).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -74,8 +73,8 @@ class Instance(pulumi.ComponentResource):
         backing_up = instance.backups.active(stack.environment)
         cache = endpoints.managed_cache(infrastructure, name, self)
 
-        foundation = self._release(
-            f"{name}-foundation", NAMESPACE_CHART, ns,
+        foundation = chart_release(
+            f"{name}-foundation", NAMESPACE_CHART, values.release_name(NAMESPACE_CHART), ns,
             pulumi.Output.from_input(storage.service_account_annotations if storage else {}).apply(
                 lambda annotations: values.namespace_values(
                     instance, args.routing, annotations, infrastructure.egress, email)),
@@ -101,8 +100,8 @@ class Instance(pulumi.ComponentResource):
                     child, pulumi.ResourceOptions(retain_on_delete=keep_data, depends_on=[foundation])
                 ),
             )
-            data_services.append(self._release(
-                f"{name}-services", SERVICES_CHART, ns,
+            data_services.append(chart_release(
+                f"{name}-services", SERVICES_CHART, values.release_name(SERVICES_CHART), ns,
                 values.services_values(instance, in_cluster, infrastructure.storage_class_for(keep_data), media_volume,
                                        backups_volume=media_volume and backing_up),
                 child, depends_on=[foundation, credentials], timeout=SERVICES_RELEASE_TIMEOUT,
@@ -150,8 +149,8 @@ class Instance(pulumi.ComponentResource):
             storage=pulumi.Output.unsecret(tutor.apply(lambda t: backups.storage_values(t.object_storage))),
         ).apply(lambda v: values.app_values(instance, stack, args.routing, v["secret_name"], v["tasks"],
                                          media_volume, backups.chart_values(instance, stack.environment, v["storage"])))
-        self.application = self._release(
-            f"{name}-openedx", APP_CHART, ns, app_values, child,
+        self.application = chart_release(
+            f"{name}-openedx", APP_CHART, values.release_name(APP_CHART), ns, app_values, child,
             depends_on=[*data_services, settings_secret, *app_secrets, *args.routing.depends_on, *args.after],
             timeout=instance.release_timeout_seconds,
         )
@@ -160,16 +159,3 @@ class Instance(pulumi.ComponentResource):
         self.lms_url = pulumi.Output.from_input(values.url(instance, instance.lms_host))
         self.studio_url = pulumi.Output.from_input(values.url(instance, instance.studio_host))
         self.register_outputs({"namespace": self.namespace, "lmsUrl": self.lms_url, "studioUrl": self.studio_url})
-
-    def _release(
-        self,
-        name: str,
-        chart: str,
-        namespace: pulumi.Input[str],
-        release_values: pulumi.Input[dict[str, Any]],
-        opts: pulumi.ResourceOptions,
-        depends_on: list[pulumi.Resource],
-        timeout: int = 600,
-    ) -> k8s.helm.v3.Release:
-        return chart_release(name, chart, values.release_name(chart), namespace, release_values, opts, depends_on,
-                             timeout)

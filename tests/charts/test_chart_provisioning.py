@@ -35,7 +35,8 @@ def test_each_shared_server_is_provisioned_at_every_install_and_upgrade() -> Non
         assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
         assert job["metadata"]["annotations"]["helm.sh/hook-delete-policy"] == "before-hook-creation"
         container = pod_spec(job)["containers"][0]  # type: ignore[index]
-        assert container["command"] == ["bash", "-c", (FILES / f"{engine}-provision.sh").read_text()]
+        assert container["command"] == ["bash", "-c", (FILES / f"{engine}.sh").read_text()]
+        assert env_map(container)["ACTION"] == "provision"
         assert container["image"].startswith("registry.example.com/")
         env = env_map(container)
         assert (env["DATABASE"], env["APP_USER"]) == ("openedx_campus", "openedx_campus")
@@ -56,7 +57,8 @@ def test_outside_production_uninstalling_drops_the_database_and_the_user_first()
         # Gone once it succeeded (the Release goes with it); a failure stays, and stops the uninstall.
         assert job["metadata"]["annotations"]["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
         container = pod_spec(job)["containers"][0]  # type: ignore[index]
-        assert container["command"] == ["bash", "-c", (FILES / f"{engine}-deprovision.sh").read_text()]
+        assert container["command"] == ["bash", "-c", (FILES / f"{engine}.sh").read_text()]
+        assert env_map(container)["ACTION"] == "deprovision"
         assert list(projected(job)) == [f"{engine}-admin"]  # it needs no password of the instance's
 
 

@@ -1,6 +1,6 @@
 {{/*
-openedx-provisioning.job: the Job that runs files/<engine>-<action>.sh against the shared server of
-`engine` ("mysql" or "mongodb"), as a Helm hook (`hook`). The credentials are files of one projected
+openedx-provisioning.job: the Job that runs files/<engine>.sh with ACTION=<action> ("provision" or
+"deprovision") against the shared server of `engine` ("mysql" or "mongodb"), as a Helm hook (`hook`). The credentials are files of one projected
 volume at $CREDENTIALS: admin-username and admin-password (and ca.pem, the server's CA bundle, when
 `caKey` is set) from the admin Secret, app-password from the instance's (provisioning only); never an
 environment variable, the spec or a command line. The client image's user (999) runs it under the
@@ -17,6 +17,7 @@ Usage: {{ include "openedx-provisioning.job" (dict "engine" "mysql" "action" "pr
   (dict "name" "SERVER_PORT" "value" (toString $v.port))
   (dict "name" "DATABASE" "value" (include "openedx-lib.validate.required" (dict "value" $v.instanceDatabase "path" (printf "%s.instanceDatabase" .engine) "reason" "the instance's database")))
   (dict "name" "APP_USER" "value" (include "openedx-lib.validate.required" (dict "value" $v.instanceUser "path" (printf "%s.instanceUser" .engine) "reason" "the instance's user")))
+  (dict "name" "ACTION" "value" .action)
   (dict "name" "CREDENTIALS" "value" "/run/secrets/openedx")
   (dict "name" "HOME" "value" "/tmp") -}}
 {{- if eq .engine "mysql" -}}
@@ -63,7 +64,7 @@ spec:
       containers:
         - name: {{ .action }}
           {{- include "openedx-lib.images.container" (dict "image" (index $ctx.Values.images .engine) "context" $ctx) | nindent 10 }}
-          command: ["bash", "-c", {{ $ctx.Files.Get (printf "files/%s-%s.sh" .engine .action) | quote }}]
+          command: ["bash", "-c", {{ $ctx.Files.Get (printf "files/%s.sh" .engine) | quote }}]
           env:
             {{- toYaml $env | nindent 12 }}
           resources:
