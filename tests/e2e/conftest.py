@@ -55,6 +55,13 @@ class Completed:
         return f"{self.command} exited {self.returncode}:\n{self.output[-30000:]}"
 
 
+def scheduled(item: dict[str, Any], scheduled_jobs: set[str]) -> bool:
+    """A Job a CronJob started on its schedule, or a pod of one: the cluster's own life, not a deploy's doing
+    (Open edX's daily commands fire whenever the clock says, during a test too)."""
+    owners = {owner["kind"] for owner in item["metadata"].get("ownerReferences", [])}
+    return "CronJob" in owners or item["metadata"].get("labels", {}).get("job-name") in scheduled_jobs
+
+
 @dataclass
 class Cluster:
     directory: Path

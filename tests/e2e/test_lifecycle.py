@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from components.charts import PROJECT_DIR
-from tests.e2e.conftest import SERVICES_CREDENTIALS, SETTINGS_LABEL, STACK, Cluster, Completed, timestamp
+from tests.e2e.conftest import SERVICES_CREDENTIALS, SETTINGS_LABEL, STACK, Cluster, Completed, scheduled, timestamp
 
 STACK_FILE = PROJECT_DIR / "stacks" / f"Pulumi.{STACK}.yaml"
 NAMESPACE = {"demo": "openedx-demo", "sandbox": "openedx-sandbox", "extra": "openedx-extra"}
@@ -97,9 +97,14 @@ class Lifecycle:
     def objects(self, name: str) -> dict[str, str]:
         """`kind/name` → what was applied to each object of an instance's namespace: everything but its status,
         which controllers keep up to date on their own (the HPAs every 15 s, quota usage), and the bookkeeping of
-        writes (resourceVersion, managedFields). A new uid, generation, label or spec field shows."""
+        writes (resourceVersion, managedFields), nor what a CronJob starts. A new uid, generation, label or spec
+        field shows."""
         objects = {}
-        for item in self.cluster.items(KINDS, NAMESPACE[name]):
+        items = self.cluster.items(KINDS, NAMESPACE[name])
+        cron_jobs = {i["metadata"]["name"] for i in items if i["kind"] == "Job" and scheduled(i, set())}
+        for item in items:
+            if scheduled(item, cron_jobs):
+                continue
             applied = {key: value for key, value in item.items() if key != "status"}
             applied["metadata"] = {key: value for key, value in item["metadata"].items()
                                    if key not in ("resourceVersion", "managedFields")}
