@@ -46,13 +46,14 @@ def chart_digest(chart: str) -> str:
 
 
 @functools.cache
-def _values(values_file: str) -> Any:
+def chart_values(values_file: str) -> Any:
+    """A chart's values.yaml (its defaults), read once."""
     return yaml.safe_load((PROJECT_DIR / values_file).read_text())
 
 
 def pinned_image_values(values_file: str, *path: str) -> dict[str, str]:
     """{registry, repository, tag} of an image pinned in a chart's values (the one place images are pinned)."""
-    image = _values(values_file)
+    image = chart_values(values_file)
     for key in path:
         image = image[key]
     return {key: str(image[key]) for key in ("registry", "repository", "tag")}

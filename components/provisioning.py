@@ -10,7 +10,7 @@ the data is not kept, drop them when the Release is uninstalled (the instance re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -52,31 +52,39 @@ class DatabaseUser:
     max_connections: int
 
 
-def provisioning_values(instance: str, servers: dict[str, tuple[str, int, bool, bool]], user: DatabaseUser,
+class ServerAccess(NamedTuple):
+    """How the Jobs reach a shared server."""
+
+    host: str
+    port: int
+    tls: bool
+    ca_known: bool
+
+
+def provisioning_values(instance: str, servers: dict[str, ServerAccess], user: DatabaseUser,
                         remove_on_uninstall: bool) -> dict[str, Any]:
-    """The openedx-provisioning chart's values for `instance` on `servers` (engine → host, port, TLS, CA known)."""
+    """The openedx-provisioning chart's values for `instance` on `servers` (by engine)."""
     values: dict[str, Any] = {
         "global": {"instance": instance},
         "removeOnUninstall": remove_on_uninstall,
         "images": {engine: pinned_image_values(SERVICES_VALUES, engine, "image") for engine in ENGINES},
     }
     for engine in ENGINES:
-        if engine not in servers:
+        server = servers.get(engine)
+        if server is None:
             values[engine] = {"enabled": False}
             continue
-        host, port, _, ca_known = servers[engine]
         values[engine] = {
-            "enabled": True, "host": host, "port": port, "adminSecret": admin_secret_name(engine),
-            "caKey": CA_KEY if ca_known else "", "instanceDatabase": database_name(instance),
+            "enabled": True, "host": server.host, "port": server.port, "adminSecret": admin_secret_name(engine),
+            "caKey": CA_KEY if server.ca_known else "", "instanceDatabase": database_name(instance),
             "instanceUser": user_name(instance), "passwordSecret": user_secret_name(instance, engine),
             "passwordRevision": user.revisions.get(engine, 0),
         }
-    if "mysql" in servers:
-        _, _, tls, ca_known = servers["mysql"]
-        # A managed server takes TLS connections only: fail rather than fall back to plain text, and verify the
-        # server when its CA is known.
-        values["mysql"]["sslMode"] = "PREFERRED" if not tls else "VERIFY_CA" if ca_known else "REQUIRED"
-        values["mysql"]["maxConnections"] = user.max_connections
+        if engine == "mysql":
+            # A managed server takes TLS connections only: fail rather than fall back to plain text, and verify
+            # the server when its CA is known.
+            ssl_mode = "PREFERRED" if not server.tls else "VERIFY_CA" if server.ca_known else "REQUIRED"
+            values[engine] |= {"sslMode": ssl_mode, "maxConnections": user.max_connections}
     return values
 
 
@@ -122,10 +130,8 @@ class SharedServers(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.namespace])),
         ) for engine in self._servers]
         hosts = pulumi.Output.all(**{engine: server.host for engine, server in self._servers.items()})
-        servers = {engine: (server.port, server.tls, server.ca_certificate is not None)
-                   for engine, server in self._servers.items()}
-        release_values = hosts.apply(lambda host: provisioning_values(
-            instance, {engine: (host[engine], *server) for engine, server in servers.items()}, user,
-            remove_on_uninstall=not keep_data))
+        release_values = hosts.apply(lambda host: provisioning_values(instance, {
+            engine: ServerAccess(host[engine], server.port, server.tls, server.ca_certificate is not None)
+            for engine, server in self._servers.items()}, user, remove_on_uninstall=not keep_data))
         return chart_release(f"{instance}-provisioning", PROVISIONING_CHART, f"provision-{instance}",
                              SYSTEM_NAMESPACE, release_values, opts, depends_on=[*self._admins, *passwords])

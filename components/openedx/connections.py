@@ -9,13 +9,9 @@ then cannot take every connection of a server the stack's instances share, and n
 
 from __future__ import annotations
 
-import functools
 import math
-from typing import Any
 
-import yaml
-
-from components.charts import PROJECT_DIR
+from components.charts import chart_values
 from components.openedx.values import replica_bounds
 from components.settings.instance import InstanceSettings, Workload
 from components.settings.model import Environment
@@ -25,11 +21,6 @@ SURGE = 1.25
 JOB_CONNECTIONS = 20
 
 
-@functools.cache
-def _edxapp_defaults() -> Any:
-    return yaml.safe_load((PROJECT_DIR / EDXAPP_VALUES).read_text())
-
-
 def cpu_millis(quantity: str) -> int:
     return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
 
@@ -37,7 +28,7 @@ def cpu_millis(quantity: str) -> int:
 def _celery_processes(workload: Workload) -> int:
     """The chart's worker concurrency: the CPU request in whole CPUs, at least 1."""
     requested = workload.resources and workload.resources.requests and workload.resources.requests.cpu
-    cpu = requested or _edxapp_defaults()["worker"]["resources"]["requests"]["cpu"]
+    cpu = requested or chart_values(EDXAPP_VALUES)["worker"]["resources"]["requests"]["cpu"]
     return max(1, cpu_millis(str(cpu)) // 1000)
 
 
@@ -50,7 +41,7 @@ def mysql_connections(instance: InstanceSettings, environment: Environment) -> i
     if instance.max_database_connections is not None:
         return instance.max_database_connections
     w = instance.workloads
-    uwsgi_workers = int(_edxapp_defaults()["web"]["uwsgiWorkers"])
+    uwsgi_workers = int(chart_values(EDXAPP_VALUES)["web"]["uwsgiWorkers"])
     web = sum(_pods(workload, environment) * uwsgi_workers for workload in (w.lms, w.cms))
     workers = sum(_pods(workload, environment) * _celery_processes(workload)
                   for workload in (w.lms_worker, w.cms_worker))

@@ -1,7 +1,7 @@
 {{/*
 openedx-provisioning.job: the Job that runs files/<engine>.sh with ACTION=<action> ("provision" or
-"deprovision") against the shared server of `engine` ("mysql" or "mongodb"), as a Helm hook (`hook`). The credentials are files of one projected
-volume at $CREDENTIALS: admin-username and admin-password (and ca.pem, the server's CA bundle, when
+"deprovision") against the shared server of `engine` ("mysql" or "mongodb"), as a Helm hook (`hook`).
+The credentials are files of one projected volume at $CREDENTIALS: admin-username and admin-password (and ca.pem, the server's CA bundle, when
 `caKey` is set) from the admin Secret, app-password from the instance's (provisioning only); never an
 environment variable, the spec or a command line. The client image's user (999) runs it under the
 restricted profile; /tmp is the only writable path (mongosh keeps its state under $HOME).

@@ -128,26 +128,21 @@ spec:
             {{- toYaml . | nindent 12 }}
             {{- end }}
         {{- with .credentialsSync }}
+        {{- $synced := "/tmp/credentials-synced" }}
+        {{- $check := dict "exec" (dict "command" (list "cat" $synced)) }}
         - name: credentials-sync
           {{- include "openedx-lib.images.container" (dict "image" $v.image "context" $ctx) | nindent 10 }}
           command: ["bash", "-c", {{ printf "%s\nexec sleep infinity\n" .script | quote }}]
           env:
-            {{- toYaml (concat .env (list (dict "name" "CREDENTIALS" "value" "/run/secrets/openedx") (dict "name" "SYNCED" "value" "/tmp/credentials-synced"))) | nindent 12 }}
+            {{- toYaml (concat .env (list (dict "name" "CREDENTIALS" "value" "/run/secrets/openedx") (dict "name" "SYNCED" "value" $synced))) | nindent 12 }}
           {{- /* Synced within 15 minutes (a first start initialises the data directory first), else the
           container restarts and tries again; ready (and the pod with it) once synced. */}}
           startupProbe:
-            exec:
-              command: ["cat", "/tmp/credentials-synced"]
-            periodSeconds: 10
-            failureThreshold: 90
+            {{- toYaml (merge (dict "periodSeconds" 10 "failureThreshold" 90) $check) | nindent 12 }}
           readinessProbe:
-            exec:
-              command: ["cat", "/tmp/credentials-synced"]
-            periodSeconds: 10
+            {{- toYaml (merge (dict "periodSeconds" 10) $check) | nindent 12 }}
           livenessProbe:
-            exec:
-              command: ["cat", "/tmp/credentials-synced"]
-            periodSeconds: 30
+            {{- toYaml (merge (dict "periodSeconds" 30) $check) | nindent 12 }}
           resources:
             {{- include "openedx-lib.resources.render" (dict "resources" $ctx.Values.credentials.sync.resources "path" "credentials.sync.resources") | nindent 12 }}
           securityContext:
