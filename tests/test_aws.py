@@ -79,6 +79,117 @@ def test_eks_is_private_encrypted_logged_and_api_authenticated(stack) -> None:
     assert inputs(kms)["enableKeyRotation"] is True
 
 
+# --- node autoscaling: the cluster autoscaler sizes the node group ------------------------------------------------
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+NODE_BOUNDS = {"dev": (2, 4), "production": (3, 12)}  # the example stacks' nodeGroup.minSize, maxSize
+
+
+def test_cluster_autoscaler_is_a_pinned_release_in_kube_system_discovering_this_cluster(stack) -> None:
+    environment, recording = stack
+    release = named(recording, RELEASE, "aws-cluster-autoscaler")
+    spec = inputs(release)
+    assert (spec["name"], spec["namespace"]) == ("cluster-autoscaler", "kube-system")
+    assert (spec["chart"], spec["version"]) == ("cluster-autoscaler", "9.59.0")
+    assert spec["repositoryOpts"] == {"repo": "https://kubernetes.github.io/autoscaler"}
+    assert spec["atomic"] is True
+    values = spec["values"]
+    assert values["image"] == {"tag": "v1.34.5"}  # the autoscaler of the cluster's minor (kubernetesVersion 1.34)
+    assert (values["cloudProvider"], values["awsRegion"]) == ("aws", "eu-west-1")
+    assert values["autoDiscovery"] == {
+        "clusterName": f"aws-aws-{environment}",
+        "tags": ["k8s.io/cluster-autoscaler/enabled", f"k8s.io/cluster-autoscaler/aws-aws-{environment}"]}
+    assert values["extraArgs"] == {"expander": "least-waste", "balance-similar-node-groups": "true",
+                                   "skip-nodes-with-local-storage": "false"}
+    role = named(recording, "aws:iam/role:Role", "aws-cluster-autoscaler")
+    assert values["rbac"]["serviceAccount"] == {"create": True, "name": "cluster-autoscaler",
+                                                "annotations": {"eks.amazonaws.com/role-arn": role.outputs["arn"]}}
+    assert values["podAnnotations"] == {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}
+    assert named(recording, "aws:iam/rolePolicy:RolePolicy", "aws-cluster-autoscaler").urn in release.depends_on
+
+
+def test_cluster_autoscaler_role_is_assumable_by_its_service_account_only(stack) -> None:
+    _, recording = stack
+    role = named(recording, "aws:iam/role:Role", "aws-cluster-autoscaler")
+    (trust,) = json.loads(inputs(role)["assumeRolePolicy"])["Statement"]
+    oidc = one(recording, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert trust["Principal"] == {"Federated": oidc.outputs["arn"]}
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    conditions = trust["Condition"]["StringEquals"]
+    assert sorted(key.rsplit(":", 1)[1] for key in conditions) == ["aud", "sub"]
+    (subject,) = [v for k, v in conditions.items() if k.endswith(":sub")]
+    (audience,) = [v for k, v in conditions.items() if k.endswith(":aud")]
+    assert (subject, audience) == ("system:serviceaccount:kube-system:cluster-autoscaler", "sts.amazonaws.com")
+
+
+def test_cluster_autoscaler_may_resize_only_this_cluster_groups(stack) -> None:
+    environment, recording = stack
+    policy = named(recording, "aws:iam/rolePolicy:RolePolicy", "aws-cluster-autoscaler")
+    assert inputs(policy)["role"] == named(recording, "aws:iam/role:Role", "aws-cluster-autoscaler").id
+    statements = json.loads(inputs(policy)["policy"])["Statement"]
+    assert all(s["Effect"] == "Allow" for s in statements)
+    writes = [s for s in statements if "autoscaling:SetDesiredCapacity" in s["Action"]]
+    assert writes == [{
+        "Sid": "ScaleOwnGroups", "Effect": "Allow", "Resource": "*",
+        "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+        "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/aws-aws-{environment}": "owned"}}}]
+    reads = [s for s in statements if s not in writes]
+    actions = [a for s in reads for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert set(actions) == {
+        "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
+        "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
+        "ec2:GetInstanceTypesFromInstanceRequirements", "eks:DescribeNodegroup"}
+    (node_group_read,) = [s for s in reads if s["Action"] == "eks:DescribeNodegroup"]
+    assert node_group_read["Resource"] == one(recording, "aws:eks/nodeGroup:NodeGroup").outputs["arn"]
+
+
+def test_node_group_carries_the_discovery_tags_and_the_configured_bounds(stack) -> None:
+    environment, recording = stack
+    group = one(recording, "aws:eks/nodeGroup:NodeGroup")
+    tags = inputs(group)["tags"]
+    assert tags["k8s.io/cluster-autoscaler/enabled"] == "true"
+    assert tags[f"k8s.io/cluster-autoscaler/aws-aws-{environment}"] == "owned"
+    low, high = NODE_BOUNDS[environment]
+    assert inputs(group)["scalingConfig"] == {"minSize": low, "maxSize": high, "desiredSize": low}
+    assert group.ignore_changes == ["scalingConfig.desiredSize"]  # the autoscaler's from then on
+
+
+def _aws_problems(aws: dict[str, Any]) -> list[str]:
+    from components.settings.model import ConfigError
+    from components.settings.stack import load
+
+    raw = {"cloud": "aws", "aws": {"publicAccessCidrs": [], **aws}, "platform": {"tls": {"issuer": "none"}}}
+    try:
+        load(raw, {"aws:region": "eu-west-1"})
+    except ConfigError as error:
+        return error.problems
+    return []
+
+
+def test_node_group_bounds_and_the_autoscaler_minor_are_checked_naming_the_key() -> None:
+    assert _aws_problems({}) == []
+    assert _aws_problems({"nodeGroup": {"minSize": 4, "maxSize": 4}}) == []  # a fixed size is allowed
+    assert _aws_problems({"nodeGroup": {"minSize": 5, "maxSize": 3}}) == [
+        "openedx:aws.nodeGroup: minSize (5) is greater than maxSize (3)"]
+    assert _aws_problems({"nodeGroup": {"minSize": 7}}) == [  # above the default maximum (6)
+        "openedx:aws.nodeGroup: minSize (7) is greater than maxSize (6)"]
+    assert _aws_problems({"kubernetesVersion": "1.35"}) == []
+    assert _aws_problems({"kubernetesVersion": "1.29"}) == [
+        "openedx:aws.kubernetesVersion: '1.29' has no cluster-autoscaler image pinned (the autoscaler must be of "
+        "the cluster's minor); use one of 1.32, 1.33, 1.34, 1.35, 1.36"]
+
+
+def test_the_autoscaler_image_follows_the_cluster_minor(evaluate_stack) -> None:
+    import yaml
+
+    raw = yaml.safe_load(STACKS["dev"].read_text())["config"]
+    raw["openedx:aws"] = {**raw["openedx:aws"], "kubernetesVersion": "1.33"}
+    recording = evaluate_stack(config={**raw, "openedx:instances": []})
+    assert inputs(one(recording, "aws:eks/cluster:Cluster"))["version"] == "1.33"
+    assert inputs(named(recording, RELEASE, "aws-cluster-autoscaler"))["values"]["image"] == {"tag": "v1.33.6"}
+
+
 def test_storage_classes_are_encrypted_gp3_with_a_retain_class(stack) -> None:
     _, recording = stack
     classes = {inputs(c)["metadata"]["name"]: inputs(c) for c in of_type(

@@ -220,6 +220,31 @@ def test_aks_is_entra_id_only_with_workload_identity_and_network_policy(stack) -
         assert pool.get("availabilityZones") == (["1", "2", "3"] if production else None)
 
 
+def test_the_user_pool_autoscales_within_its_bounds_as_on_eks(stack) -> None:
+    """The instances' pool is autoscaled between the configured counts, with the flags the EKS autoscaler gets; the
+    system pool (tainted for system pods only) keeps a fixed size."""
+    environment, recording = stack
+    cluster = inputs(one(recording, f"{AZ}containerservice:ManagedCluster"))
+    assert cluster["autoScalerProfile"] == {"expander": "least-waste", "balanceSimilarNodeGroups": "true",
+                                            "skipNodesWithLocalStorage": "false"}
+    (system,) = cluster["agentPoolProfiles"]
+    assert system["enableAutoScaling"] is False and system["count"] == (3 if environment == "production" else 2)
+    user = inputs(one(recording, f"{AZ}containerservice:AgentPool"))
+    bounds = {"dev": (2, 4), "production": (3, 12)}[environment]
+    assert (user["enableAutoScaling"], user["minCount"], user["maxCount"], user["count"]) == (True, *bounds,
+                                                                                              bounds[0])
+
+
+def test_user_pool_bounds_are_checked_naming_the_key() -> None:
+    assert _problems(_azure_stack(mediaStorage="volume", userPool={"minCount": 6, "maxCount": 3})) == [
+        "openedx:azure.userPool: minCount (6) is greater than maxCount (3)"]
+    assert _problems(_azure_stack(mediaStorage="volume", userPool={"minCount": 7})) == [  # default maximum: 6
+        "openedx:azure.userPool: minCount (7) is greater than maxCount (6)"]
+    fixed = load(_azure_stack(mediaStorage="volume", userPool={"minCount": 4, "maxCount": 4}),
+                 {"azure-native:location": "westeurope"})
+    assert (fixed.azure.user_pool.min_count, fixed.azure.user_pool.max_count) == (4, 4)
+
+
 def test_kubernetes_secrets_are_encrypted_with_a_key_vault_key_of_the_stack(stack) -> None:
     environment, recording = stack
     key, vault = one(recording, f"{AZ}keyvault:Key"), one(recording, f"{AZ}keyvault:Vault")

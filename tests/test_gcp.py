@@ -171,6 +171,27 @@ def test_node_pool_is_autoscaled_shielded_and_runs_as_a_least_privileged_account
     assert not [r for r in recording.resources.values() if r.type == "gcp:serviceaccount/key:Key"]
 
 
+def test_node_pool_autoscales_over_the_region_within_the_configured_totals(stack) -> None:
+    """A regional pool: the bounds are totals over its zones (total*), not per zone (min/maxNodeCount, which GKE
+    would multiply by the zone count), and its zones grow evenly."""
+    environment, recording = stack
+    pool = one(recording, "gcp:container/nodePool:NodePool")
+    autoscaling = inputs(pool)["autoscaling"]
+    assert autoscaling == {"totalMinNodeCount": 3, "totalMaxNodeCount": 6 if environment == "dev" else 12,
+                           "locationPolicy": "BALANCED"}
+    assert inputs(pool)["location"] == "europe-west1"
+    assert inputs(pool)["initialNodeCount"] == 1  # per zone: three nodes, the minimum
+    assert pool.ignore_changes == ["initialNodeCount"]
+
+
+def test_node_pool_bounds_are_checked_naming_the_key() -> None:
+    assert _problems({"masterAuthorizedCidrs": [], "nodePool": {"minNodes": 4, "maxNodes": 4}}) == []
+    assert _problems({"masterAuthorizedCidrs": [], "nodePool": {"minNodes": 6, "maxNodes": 3}}) == [
+        "openedx:gcp.nodePool: minNodes (6) is greater than maxNodes (3)"]
+    assert _problems({"masterAuthorizedCidrs": [], "nodePool": {"minNodes": 10}}) == [  # default maximum: 9
+        "openedx:gcp.nodePool: minNodes (10) is greater than maxNodes (9)"]
+
+
 def test_storage_classes_are_pd_balanced_with_a_retain_class(stack) -> None:
     _, recording = stack
     classes = {inputs(c)["metadata"]["name"]: inputs(c) for c in of_type(

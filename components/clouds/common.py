@@ -23,6 +23,19 @@ RETAIN_STORAGE_CLASS = "openedx-retain"
 MYSQL_UTF8MB4 = {"character_set_server": "utf8mb4", "collation_server": "utf8mb4_unicode_ci"}
 """Server defaults every cloud's MySQL gets (Open edX needs 4-byte UTF-8; its tables are created without a
 charset of their own)."""
+NODE_AUTOSCALER_FLAGS = {
+    # Of the node groups a pending pod fits in, grow the one that leaves the least CPU and memory idle.
+    "expander": "least-waste",
+    # Groups of the same shape (one per zone, when there are several) grow evenly, so that a zonal volume still
+    # finds a node in its zone.
+    "balance-similar-node-groups": "true",
+    # Open edX's pods mount emptyDir scratch space (/tmp, caches, Caddy's state): with the upstream default (true)
+    # no node running one would ever be removed. Data lives on PersistentVolumes, which move with their pod; a pod
+    # that must not be moved says so itself (cluster-autoscaler.kubernetes.io/safe-to-evict: "false").
+    "skip-nodes-with-local-storage": "false",
+}
+"""How the cluster autoscaler runs wherever its flags are ours to set (EKS: its Helm release; AKS: the cluster's
+autoscaler profile). GKE's is managed by Google and takes no flags."""
 T = TypeVar("T")
 ADMIN_USERNAME = "openedx_admin"
 """The shared MySQL server's admin; its password only ever reaches the `openedx-system` namespace."""

@@ -1,8 +1,10 @@
-"""`cloud: aws`: a VPC over three zones, EKS, RDS MySQL, optional DocumentDB, and one S3 bucket per instance.
+"""`cloud: aws`: a VPC over three zones, EKS with the cluster autoscaler, RDS MySQL, optional DocumentDB, and one S3
+bucket per instance.
 
 Plain pulumi-aws resources (no remote components), so that unit tests see and assert every one of them.
 Production defaults come from `openedx:environment`; every one can be overridden in `openedx:aws`. The adapter
-reads as its steps: network, cluster, Kubernetes, MySQL, MongoDB, caches; buckets are made per instance.
+reads as its steps: network, cluster, Kubernetes, node autoscaling, MySQL, MongoDB, caches; buckets are made per
+instance.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.clouds import common
+from components.clouds.aws import autoscaler
 from components.clouds.aws.instances import AwsInstanceResources
 from components.clouds.aws.settings import AwsSettings
 from components.clouds.aws.values import (
@@ -25,6 +28,9 @@ from components.clouds.aws.values import (
     RDS_CA_FILE,
     ZONES,
     assume_role_policy,
+    autoscaler_discovery_tags,
+    autoscaler_policy_document,
+    autoscaler_values,
     database_instance_class,
     irsa_trust_policy,
     item,
@@ -71,6 +77,7 @@ class AwsCloud(AwsInstanceResources):
         network = self._network(settings)
         cluster = self._cluster(settings, network)
         provider, access, storage_class, retain_storage_class = self._kubernetes(settings, cluster)
+        self._cluster_autoscaler(settings, cluster, provider)
         mysql = self._mysql(settings, network, cluster)
         self.infrastructure = Infrastructure(
             provider=provider,
@@ -209,8 +216,8 @@ class AwsCloud(AwsInstanceResources):
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=nodes.min_size, max_size=nodes.max_size, desired_size=nodes.min_size),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-            tags=tags,
-            # The desired size belongs to the cluster autoscaler once running.
+            tags={**tags, **autoscaler_discovery_tags(self._cluster_name)},
+            # The desired size is the cluster autoscaler's: minSize only when the group is created.
             opts=self._opts(depends_on=node_policies, ignore_changes=["scalingConfig.desiredSize"]))
 
     def _kubernetes(self, settings: AwsSettings, cluster: _Cluster
@@ -226,6 +233,38 @@ class AwsCloud(AwsInstanceResources):
             self._name_prefix, "ebs.csi.aws.com", {"type": "gp3", "encrypted": "true"}, provider, self,
             depends_on=[cluster.ebs_driver])
         return provider, access, storage_class, retain_storage_class
+
+    def _cluster_autoscaler(self, settings: AwsSettings, cluster: _Cluster,
+                            provider: k8s.Provider) -> k8s.helm.v3.Release:
+        """The cluster autoscaler (see `autoscaler.py` for why not Karpenter): it sizes the node group between its
+        minSize and maxSize, through an IAM role only its ServiceAccount may assume (IRSA) that may resize only this
+        cluster's Auto Scaling groups."""
+        name, child = self._name_prefix, self._opts()
+        role = aws.iam.Role(
+            f"{name}-cluster-autoscaler",
+            assume_role_policy=pulumi.Output.all(self._oidc.arn, self._oidc.url).apply(
+                lambda a: irsa_trust_policy(a[0], a[1], autoscaler.NAMESPACE, autoscaler.SERVICE_ACCOUNT)),
+            tags=self._labels, opts=child)
+        cluster_name = self._cluster_name
+        policy = aws.iam.RolePolicy(
+            f"{name}-cluster-autoscaler", role=role.id,
+            policy=cluster.node_group.arn.apply(lambda arn: autoscaler_policy_document(cluster_name, arn)),
+            opts=child)
+        return k8s.helm.v3.Release(
+            f"{name}-cluster-autoscaler",
+            name=autoscaler.CHART,
+            chart=autoscaler.CHART,
+            version=autoscaler.CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=autoscaler.CHART_REPOSITORY),
+            namespace=autoscaler.NAMESPACE,
+            values=role.arn.apply(functools.partial(autoscaler_values, cluster_name, self._region,
+                                                    settings.kubernetes_version)),
+            atomic=True,
+            cleanup_on_fail=True,
+            max_history=5,
+            timeout=600,
+            # Started with its permissions in place: otherwise its first scale-ups fail until they arrive.
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[policy]))
 
     def _mysql(self, settings: AwsSettings, network: _Network, cluster: _Cluster) -> ManagedEndpoint:
         """One RDS server per stack, reachable only from the cluster's nodes, verified against the region's CAs."""

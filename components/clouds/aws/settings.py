@@ -6,14 +6,21 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from components.clouds.aws.autoscaler import IMAGES as AUTOSCALER_IMAGES
 from components.settings.instance import IndexedInstances
-from components.settings.model import Cidr, Model, SectionCheck, api_access_problems
+from components.settings.model import NAMESPACE, Cidr, Model, SectionCheck, api_access_problems
 
 
 class AwsNodeGroup(Model):
+    """The EKS managed node group, over the three private subnets, grown and shrunk between minSize and maxSize by the
+    cluster autoscaler. It starts at minSize; from then on its size (the desired size) is the autoscaler's, which is
+    why there is no desiredSize key: a value here would only count on the first `pulumi up`."""
+
     instance_types: tuple[str, ...] = Field(default=("m6i.xlarge",), min_length=1)
     min_size: int = Field(default=2, ge=1, le=100)
+    """Never fewer nodes, even idle."""
     max_size: int = Field(default=6, ge=1, le=200)
+    """The autoscaler's ceiling (and the bill's): room for the HorizontalPodAutoscalers' maxReplicas."""
     disk_size: int = Field(default=100, ge=20, le=2000)
 
     @model_validator(mode="after")
@@ -83,5 +90,16 @@ def _api_access(aws: AwsSettings, production: bool, instances: IndexedInstances)
     return api_access_problems("aws.publicAccessCidrs", aws.public_access_cidrs, production)
 
 
-CHECKS: tuple[SectionCheck, ...] = ((frozenset({"publicAccessCidrs"}), _api_access),)
+def _autoscaler_image(aws: AwsSettings, production: bool, instances: IndexedInstances) -> list[str]:
+    """The cluster autoscaler must be of the cluster's minor: one without a pinned image cannot be built."""
+    if aws.kubernetes_version in AUTOSCALER_IMAGES:
+        return []
+    return [f"{NAMESPACE}:aws.kubernetesVersion: {aws.kubernetes_version!r} has no cluster-autoscaler image pinned "
+            f"(the autoscaler must be of the cluster's minor); use one of {', '.join(AUTOSCALER_IMAGES)}"]
+
+
+CHECKS: tuple[SectionCheck, ...] = (
+    (frozenset({"publicAccessCidrs"}), _api_access),
+    (frozenset({"kubernetesVersion"}), _autoscaler_image),
+)
 """What the AWS adapter cannot build from the settings."""

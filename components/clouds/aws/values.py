@@ -8,10 +8,12 @@ import ipaddress
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pulumi_aws as aws
 
 from components.clouds import common
+from components.clouds.aws import autoscaler
 
 ZONES = 3
 EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -36,7 +38,8 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str, role
 
 
 def irsa_trust_policy(oidc_arn: str, oidc_url: str, namespace: str, service_account: str) -> str:
-    """Only the instance's ServiceAccount may assume its role."""
+    """Only that one ServiceAccount (an instance's, the EBS driver's, the cluster autoscaler's) may assume the
+    role."""
     issuer = oidc_url.removeprefix("https://")
     return json.dumps({
         "Version": "2012-10-17",
@@ -50,6 +53,61 @@ def irsa_trust_policy(oidc_arn: str, oidc_url: str, namespace: str, service_acco
             }},
         }],
     })
+
+
+def autoscaler_cluster_tag(cluster_name: str) -> str:
+    return f"k8s.io/cluster-autoscaler/{cluster_name}"
+
+
+def autoscaler_discovery_tags(cluster_name: str) -> dict[str, str]:
+    """The tags the cluster autoscaler finds the cluster's node groups by (the keys; any value matches). EKS puts them,
+    with these values, on the Auto Scaling group of every managed node group it creates; the node group carries them
+    too, so that they are stated where the group is defined (and shown by `aws eks describe-nodegroup`)."""
+    return {"k8s.io/cluster-autoscaler/enabled": "true", autoscaler_cluster_tag(cluster_name): "owned"}
+
+
+def autoscaler_policy_document(cluster_name: str, node_group_arn: str) -> str:
+    """The cluster autoscaler may read what it needs to discover and size node groups (the Describe calls take no
+    resource), and may change the size of, or remove an instance from, only the Auto Scaling groups of this
+    cluster: those EKS tagged as owned by it."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Discover", "Effect": "Allow", "Resource": "*", "Action": [
+                "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+                "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
+                "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
+                "ec2:GetInstanceTypesFromInstanceRequirements"]},
+            # Read for a group at zero nodes (its labels and taints): only this cluster's group.
+            {"Sid": "DescribeNodeGroup", "Effect": "Allow", "Action": "eks:DescribeNodegroup",
+             "Resource": node_group_arn},
+            {"Sid": "ScaleOwnGroups", "Effect": "Allow", "Resource": "*",
+             "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+             "Condition": {"StringEquals": {f"aws:ResourceTag/{autoscaler_cluster_tag(cluster_name)}": "owned"}}},
+        ],
+    })
+
+
+def autoscaler_values(cluster_name: str, region: str, kubernetes_version: str, role_arn: str) -> dict[str, Any]:
+    """The cluster-autoscaler chart's values: discovery by the cluster's tags, the image of the cluster's minor, the
+    IRSA role on its one ServiceAccount, the stack's autoscaling flags, and a locked-down pod that is never evicted
+    by its own scale-downs."""
+    return {
+        "cloudProvider": "aws",
+        "awsRegion": region,
+        "autoDiscovery": {"clusterName": cluster_name, "tags": list(autoscaler_discovery_tags(cluster_name))},
+        "image": {"tag": autoscaler.IMAGES[kubernetes_version]},
+        "fullnameOverride": autoscaler.SERVICE_ACCOUNT,
+        "rbac": {"serviceAccount": {"create": True, "name": autoscaler.SERVICE_ACCOUNT,
+                                    "annotations": {"eks.amazonaws.com/role-arn": role_arn}}},
+        "extraArgs": dict(common.NODE_AUTOSCALER_FLAGS),
+        "podAnnotations": {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
+        "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "containerSecurityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                     "capabilities": {"drop": ["ALL"]}},
+    }
 
 
 def bucket_policy_document(bucket_arn: str) -> str:

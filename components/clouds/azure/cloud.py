@@ -41,6 +41,7 @@ from components.clouds.azure.values import (
     REDIS_PORT,
     REDIS_PRIVATE_ZONE,
     ZONES,
+    autoscaler_profile,
     enabled,
     fqdn,
     key_vault_name,
@@ -200,6 +201,8 @@ class AzureCloud(AzureInstanceResources):
                     enabled=True, interval_hours=168)),
             auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
                 upgrade_channel=settings.upgrade_channel, node_os_upgrade_channel="NodeImage"),
+            # How AKS's autoscaler sizes the user pool: as the cluster autoscaler does on EKS.
+            auto_scaler_profile=autoscaler_profile(common.NODE_AUTOSCALER_FLAGS),
             tags=self._labels,
             # On the stable/rapid channels AKS moves to newer minors itself: the configured one is only the start.
             opts=self._opts(protect=self._production, depends_on=[subnet_join, secrets_key_access],

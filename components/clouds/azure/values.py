@@ -55,6 +55,14 @@ def storage_account_name(instance: str, suffix: str) -> str:
     return f"{STORAGE_ACCOUNT_PREFIX}{stem}{tail}"
 
 
+def autoscaler_profile(flags: Mapping[str, str]) -> containerservice.ManagedClusterPropertiesAutoScalerProfileArgs:
+    """The cluster autoscaler's flags as the AKS autoscaler profile's arguments (strings there too)."""
+    return containerservice.ManagedClusterPropertiesAutoScalerProfileArgs(
+        expander=flags["expander"],
+        balance_similar_node_groups=flags["balance-similar-node-groups"],
+        skip_nodes_with_local_storage=flags["skip-nodes-with-local-storage"])
+
+
 def kubelogin_args(mode: str) -> list[str]:
     return ["get-token", "--login", mode, "--server-id", AKS_SERVER_ID]
 
