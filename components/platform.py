@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import priorities
 from components.settings.model import Cloud
 from components.settings.platform import PlatformSettings
 from components.settings.stack import StackSettings
@@ -48,6 +49,16 @@ CLUSTER_ISSUER = "openedx"
 MONITORING_NAMESPACE = "monitoring"
 UPLOAD_TIMEOUT = "600s"  # Studio accepts 250 MB course imports; Traefik's default cuts slow uploads at 60 s
 LOCAL_NODE_PORTS = {"web": 30080, "websecure": 30443}
+LOAD_BALANCER_ANNOTATIONS: dict[Cloud, dict[str, str]] = {
+    # A Network Load Balancer of the in-tree cloud provider (the program installs no AWS Load Balancer Controller,
+    # whose annotations would do nothing). Its instance targets keep the client's address as the packets' source,
+    # where a Classic ELB opens its own connections: every request would come from the load balancer.
+    "aws": {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
+    # gcp (external passthrough Network Load Balancer) and azure (Standard Load Balancer) pass packets through
+    # with the client's address as they are. With externalTrafficPolicy Local, all three probe kube-proxy's
+    # healthCheckNodePort, so only nodes running a Traefik pod get traffic (on Azure that probe takes precedence
+    # over the health-probe annotations: nothing to set).
+}
 
 
 @dataclass(frozen=True)
@@ -60,9 +71,44 @@ class Routing:
     monitoring_namespace: str | None = None
     """Where Prometheus runs, when it does: the instances let it scrape their pods."""
     depends_on: tuple[pulumi.Resource, ...] = field(default=())
+    priority_classes: tuple[pulumi.Resource, ...] = field(default=())
+    """The PriorityClasses the instances' pods name: they must exist before any of them is created."""
 
 
 # --- values (pure) -----------------------------------------------------------------------------------------------
+
+
+def traefik_service(service_type: str, cloud: Cloud) -> dict[str, Any]:
+    """Traefik's Service: the client's address must reach Traefik as the packets' source."""
+    annotations = LOAD_BALANCER_ANNOTATIONS.get(cloud, {}) if service_type == "LoadBalancer" else {}
+    return {
+        "annotations": dict(annotations),
+        # Local: a node hands packets to a Traefik pod of its own, never to another node through kube-proxy's
+        # SNAT, which would replace the client's address with the node's.
+        "spec": {"type": service_type, "externalTrafficPolicy": "Local"},
+    }
+
+
+def forwarded_headers() -> dict[str, Any]:
+    """Whose X-Forwarded-* headers Traefik keeps: nobody's. The load balancers in front of it are layer-4
+    passthrough (they add no header and no PROXY protocol preamble), so Traefik's TCP peer is the client itself;
+    trusting any range (the VPC's, say) would only let hosts inside it pick their own address. Traefik then drops
+    the X-Forwarded-* and X-Real-Ip headers a client sends, and X-Forwarded-For starts with the client's address:
+    the entry edx-platform reads (see the client-IP patch of components/openedx/tutor_plugin.py)."""
+    return {"trustedIPs": [], "insecure": False}
+
+
+def https_redirect() -> dict[str, Any]:
+    """The web entry point's answer to plain HTTP: a permanent redirect to the same URL on websecure.
+
+    cert-manager's HTTP-01 challenges still work: allowACMEByPass keeps /.well-known/acme-challenge/ out of the
+    redirect, so the solver's Ingress answers them over plain HTTP. Were they redirected, they would still pass:
+    Let's Encrypt follows redirects to HTTPS on port 443 without validating the certificate (its challenge-types
+    documentation), and so does cert-manager's own reachability check (it skips certificate verification)."""
+    return {
+        "allowACMEByPass": True,
+        "http": {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}},
+    }
 
 
 def traefik_values(platform: PlatformSettings, cloud: Cloud, production: bool, monitoring: bool) -> dict[str, Any]:
@@ -70,17 +116,19 @@ def traefik_values(platform: PlatformSettings, cloud: Cloud, production: bool, m
     service_type = ingress.service_type or ("NodePort" if cloud == "local" else "LoadBalancer")
     timeouts = {"respondingTimeouts": {"readTimeout": UPLOAD_TIMEOUT, "writeTimeout": UPLOAD_TIMEOUT,
                                        "idleTimeout": "180s"}}
-    ports: dict[str, Any] = {name: {"transport": timeouts} for name in LOCAL_NODE_PORTS}
+    ports: dict[str, Any] = {name: {"transport": timeouts, "forwardedHeaders": forwarded_headers()}
+                             for name in LOCAL_NODE_PORTS}
     if service_type == "NodePort":
         for name, node_port in LOCAL_NODE_PORTS.items():
             ports[name]["nodePort"] = node_port
+    if platform.redirects_to_https:
+        ports["web"].update(https_redirect())
     replicas = ingress.replicas or (2 if production else 1)
     return {
         "deployment": {"replicas": replicas},
         "ingressClass": {"enabled": True, "isDefaultClass": False, "name": ingress.class_name},
         "ports": ports,
-        # Local: the client IP reaches Django's rate limits instead of the node's.
-        "service": {"spec": {"type": service_type, "externalTrafficPolicy": "Local"}},
+        "service": traefik_service(service_type, cloud),
         "podDisruptionBudget": {"enabled": True, "minAvailable": 1} if replicas >= 2 else {"enabled": False},
         "metrics": {"prometheus": {"serviceMonitor": {"enabled": monitoring}}},
     }
@@ -158,7 +206,7 @@ def openedx_alert_rules() -> list[dict[str, Any]]:
                    f'kube_job_status_failed{{{ns},job_name!~"{backup_jobs}|{verify_jobs}"}} > 0', "1m",
                    f"Job {job} failed (migrations?)"),
             _alert("OpenedxWorkersDown",
-                   f'kube_deployment_status_replicas_available{{{ns},deployment=~"lms-worker|cms-worker"}} == 0',
+                   f'kube_deployment_status_replicas_available{{{ns},deployment=~"(lms|cms)-worker.*"}} == 0',
                    "10m", "{{ $labels.namespace }}/{{ $labels.deployment }} has no running worker"),
             _alert("OpenedxBackupFailed", f'kube_job_status_failed{{{ns},job_name=~"{backup_jobs}"}} > 0', "1m",
                    f"Backup Job {job} failed"),
@@ -231,6 +279,17 @@ class Platform(pulumi.ComponentResource):
                 depends_on=[stack_release] if monitoring else [],
             ))
         issuer: str | None = None
+        priority_classes = tuple(
+            k8s.scheduling.v1.PriorityClass(
+                f"{name}-priority-{priority.name}",
+                metadata={"name": priority.name},
+                value=priority.value,
+                description=priority.description,
+                preemption_policy="PreemptLowerPriority" if priority.preempts else "Never",
+                opts=self._child,
+            )
+            for priority in priorities.PRIORITIES
+        )
         if platform.tls.issuer != "none":
             cert_manager = self._release("cert-manager", "cert-manager", cert_manager_values())
             waits_on.append(k8s.apiextensions.CustomResource(
@@ -254,6 +313,7 @@ class Platform(pulumi.ComponentResource):
             cluster_issuer=issuer,
             monitoring_namespace=MONITORING_NAMESPACE if monitoring else None,
             depends_on=tuple(waits_on),
+            priority_classes=priority_classes,
         )
         self.register_outputs({"ingressClass": platform.ingress.class_name, "clusterIssuer": issuer})
 

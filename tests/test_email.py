@@ -95,7 +95,7 @@ def test_a_dev_stack_sends_through_its_in_cluster_relay(evaluate_stack) -> None:
     recording = evaluate_stack(config={**stack(), "openedx:environment": "dev"})
     env = env_yml(recording, "demo")
     assert (env["EMAIL_HOST"], env["EMAIL_PORT"], env["EMAIL_HOST_PASSWORD"]) == ("smtp", 8025, "")
-    assert release_values(recording, "demo-services")["smtp"] == {"enabled": True}
+    assert release_values(recording, "demo-services")["smtp"] == {"enabled": True, "priorityClassName": "openedx-data"}
     assert release_values(recording, "demo-foundation")["networkPolicy"]["external"] == {"smtpPorts": []}
 
 

@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -311,6 +312,80 @@ def test_caddy_routes_the_public_meilisearch_host_to_the_instance_endpoint(make:
     assert "ms-1" not in render_settings(make(meilisearch=hosted)).files["caddy-Caddyfile"]
 
 
+CLIENT_IP_BLOCK = ("# --- openedx-k8s: the client's address", "# --- end of openedx-k8s client IP ---")
+
+
+def client_ip_settings(production: str) -> dict[str, Any]:
+    """Execute our client-IP block of a rendered production.py: the settings it leaves (REST_FRAMEWORK stands in
+    for edx-platform's)."""
+    start = production.index(CLIENT_IP_BLOCK[0])
+    block = production[start:production.index(CLIENT_IP_BLOCK[1], start)]
+    scope: dict[str, Any] = {"REST_FRAMEWORK": {"PAGE_SIZE": 10}}
+    exec(compile(block, "production.py", "exec"), scope)
+    return {"CLOSEST_CLIENT_IP_FROM_HEADERS": scope["CLOSEST_CLIENT_IP_FROM_HEADERS"],
+            "REST_FRAMEWORK": scope["REST_FRAMEWORK"]}
+
+
+def test_django_reads_the_client_address_the_ingress_wrote(make: Callable[..., TutorInstance]) -> None:
+    settings = render_settings(make())
+    for service in ("lms", "cms"):
+        production = settings.files[f"{service}-settings-production.py"]
+        assert client_ip_settings(production) == {
+            "CLOSEST_CLIENT_IP_FROM_HEADERS": [{"name": "X-Forwarded-For", "index": -2}],
+            "REST_FRAMEWORK": {"PAGE_SIZE": 10, "NUM_PROXIES": 2},
+        }
+        # After edx-platform's production settings, and nothing after it sets them again.
+        assert production.index(f"from {service}.envs.production import *") < production.index(CLIENT_IP_BLOCK[0])
+        rest = production[production.index(CLIENT_IP_BLOCK[1]):]
+        assert "CLOSEST_CLIENT_IP_FROM_HEADERS" not in rest and "NUM_PROXIES" not in rest
+
+
+# Addresses as the request path hands them to uwsgi: the learner, what a client may write in X-Forwarded-For, pods.
+LEARNER, WRITTEN, VPN_LEARNER = "81.2.69.142", "8.8.4.4", "10.8.0.6"
+INGRESS_POD, CADDY_POD, WORKER_POD = "10.4.1.20", "10.4.2.30", "10.4.3.40"
+INGRESS_POD_V6, CADDY_POD_V6 = "2600:1f18:4a3:6902::7", "2600:1f18:4a3:6902::8"  # public pod addresses (IPv6)
+CHAINS = [
+    # (X-Forwarded-For, REMOTE_ADDR, the address Django must use, the one edx-django-utils' default would use)
+    # Traefik drops what the client wrote and writes the learner's address; Caddy appends Traefik's.
+    (f"{LEARNER}, {INGRESS_POD}", CADDY_POD, LEARNER, LEARNER),
+    # A learner inside a private network (VPN, VPC, a local cluster).
+    (f"{VPN_LEARNER}, {INGRESS_POD}", CADDY_POD, VPN_LEARNER, VPN_LEARNER),
+    # An ingress controller that keeps what clients write: its own entry is still second from the right.
+    (f"{WRITTEN}, {LEARNER}, {INGRESS_POD}", CADDY_POD, LEARNER, LEARNER),
+    (f"{WRITTEN}, {VPN_LEARNER}, {INGRESS_POD}", CADDY_POD, VPN_LEARNER, WRITTEN),
+    # Pods with public addresses.
+    (f"{LEARNER}, {INGRESS_POD_V6}", CADDY_POD_V6, LEARNER, CADDY_POD_V6),
+    # No header: a probe or another service calling uwsgi directly.
+    (None, WORKER_POD, WORKER_POD, WORKER_POD),
+]
+
+
+def test_the_rendered_settings_give_edx_django_utils_the_learners_address(make: Callable[..., TutorInstance]) -> None:
+    """The rendered settings through edx-django-utils' own client-IP code (login rate limits, REMOTE_ADDR) and
+    Django REST framework's throttles (both pinned in requirements-dev.txt)."""
+    from django import conf as django_conf
+
+    if not django_conf.settings.configured:
+        django_conf.settings.configure()  # before the imports below: DRF reads its settings as it loads
+    from django.test import RequestFactory, override_settings
+    from edx_django_utils import ip
+    from rest_framework import throttling
+
+    ours = client_ip_settings(render_settings(make()).files["lms-settings-production.py"])
+    for forwarded_for, remote_addr, expected, by_default in CHAINS:
+        headers = {"REMOTE_ADDR": remote_addr}
+        if forwarded_for is not None:
+            headers["HTTP_X_FORWARDED_FOR"] = forwarded_for
+        # Without the header, edx-django-utils warns (once per process) and reads REMOTE_ADDR.
+        missing = pytest.warns(UserWarning, match="header was missing") if forwarded_for is None else nullcontext()
+        with override_settings(**ours), missing:
+            assert ip.get_safest_client_ip(RequestFactory().post("/api/user/v2/account/login_session/",
+                                                                 **headers)) == expected, forwarded_for
+            assert throttling.AnonRateThrottle().get_ident(RequestFactory().get("/", **headers)) == expected
+        with override_settings(CLOSEST_CLIENT_IP_FROM_HEADERS=[]):
+            assert ip.get_safest_client_ip(RequestFactory().get("/", **headers)) == by_default, forwarded_for
+
+
 def _uuid(i: int) -> str:
     return f"0b1f8f0e-5c2a-4a55-9d77-{i:012d}"
 
@@ -456,6 +531,29 @@ def test_s3_compatible_service_with_static_keys(make: Callable[..., TutorInstanc
     assert 'AWS_SECRET_ACCESS_KEY: "wJalr/K7MDENG+bPxRfiCY="' in settings.files["cms.env.yml"]
 
 
+def tutor_logging(log_dir: str) -> dict[str, Any]:
+    """LOGGING as edx-platform's production settings and Tutor's common_all.py leave it before our block: a console
+    handler, and Tutor's two WatchedFileHandlers under LOG_DIR (written literally: the shape our block meets)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"standard": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                       "raw": {"format": "%(message)s"}},
+        "handlers": {
+            "console": {"level": "INFO", "class": "logging.StreamHandler", "formatter": "standard",
+                        "stream": "ext://sys.stderr"},
+            "local": {"class": "logging.handlers.WatchedFileHandler", "filename": f"{log_dir}/all.log",
+                      "formatter": "standard"},
+            "tracking": {"level": "DEBUG", "class": "logging.handlers.WatchedFileHandler",
+                         "filename": f"{log_dir}/tracking.log", "formatter": "standard"},
+        },
+        "loggers": {
+            "tracking": {"handlers": ["console", "local", "tracking"], "level": "DEBUG", "propagate": False},
+            "": {"handlers": ["console", "local"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
 def run_our_settings(production: str, namespace: dict[str, Any] | None = None) -> dict[str, Any]:
     """Execute our plugin's block of a rendered production.py against stand-ins for what precedes it there (Tutor's
     and edx-platform's settings): it must be valid Python that produces the settings asserted."""
@@ -477,6 +575,7 @@ def run_our_settings(production: str, namespace: dict[str, Any] | None = None) -
         "MODULESTORE": {"default": {"OPTIONS": {"stores": [{"DOC_STORE_CONFIG": {"db": "openedx"}}, {}]}}},
         "FORUM_MONGODB_CLIENT_PARAMETERS": {"host": "mongodb"},
         "FORUM_MONGODB_DATABASE": "cs_comments_service",
+        "LOGGING": tutor_logging("/openedx/data/logs"),
         **(namespace or {}),
     }
     exec(compile(block, "production.py", "exec"), scope)
@@ -776,3 +875,43 @@ def test_hundred_instances_render_fast(make: Callable[..., TutorInstance]) -> No
     elapsed = time.perf_counter() - started
     assert len({r.content_hash for r in results}) == 100
     assert elapsed < 5, f"{elapsed * 10:.1f} ms/instance"
+
+
+def test_logs_go_to_stdout_and_no_file_grows(make: Callable[..., TutorInstance], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Tutor's settings write all.log and tracking.log under /openedx/data/logs (a node's disk, without bound):
+    with ours, Python's logging (configured from the resulting LOGGING) writes no file, application logs reach the
+    console and tracking events stdout as bare JSON lines."""
+    import logging.config
+
+    for variant in ("lms", "cms"):
+        settings = run_our_settings(render_settings(make()).files[f"{variant}-settings-production.py"],
+                                    {"LOGGING": tutor_logging(str(tmp_path))})
+        logging.config.dictConfig(settings["LOGGING"])
+        try:
+            logging.getLogger("tracking").info('{"event_type": "edx.course.enrollment.activated"}')
+            logging.getLogger("openedx.core").warning("grading done")
+        finally:
+            for name in ("tracking", ""):
+                logger = logging.getLogger(name)
+                for handler in list(logger.handlers):
+                    logger.removeHandler(handler)
+                    handler.close()
+        out, err = capsys.readouterr()
+        assert list(tmp_path.iterdir()) == []
+        assert out.splitlines() == ['{"event_type": "edx.course.enrollment.activated"}']
+        assert "grading done" in err and "event_type" not in err
+
+
+def test_uwsgi_stops_gracefully_within_the_pods_grace_period(make: Callable[..., TutorInstance]) -> None:
+    """SIGTERM (after the preStop sleep) lets uwsgi's workers finish their requests, up to worker-reload-mercy,
+    which the web pods' terminationGracePeriodSeconds outlasts."""
+    import configparser
+
+    from components.charts import chart_values
+
+    ini = configparser.ConfigParser(strict=False, interpolation=None)
+    ini.read_string(render_settings(make()).files["uwsgi.ini"])
+    assert ini["uwsgi"]["hook-master-start"] == "unix_signal:15 gracefully_kill_them_all"
+    web = chart_values("charts/openedx/charts/edxapp/values.yaml")["web"]
+    assert web["preStopSeconds"] + int(ini["uwsgi"]["worker-reload-mercy"]) < web["terminationGracePeriodSeconds"]

@@ -15,13 +15,14 @@ import pulumi_kubernetes as k8s
 
 from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART
 from components.infrastructure import Infrastructure
-from components.openedx import backups, endpoints, secrets, values
+from components.openedx import backups, endpoints, quota, secrets, values
 from components.openedx.connections import mysql_connections
 from components.openedx.tutor import RenderedSettings, render_settings
 from components.platform import Routing
 from components.provisioning import DatabaseUser, SharedServers
 from components.releases import chart_release
 from components.settings.instance import InstanceSettings
+from components.settings.sizes import Plan, plan
 from components.settings.stack import StackSettings
 
 SERVICES_RELEASE_TIMEOUT = 900
@@ -72,20 +73,24 @@ class Instance(pulumi.ComponentResource):
         media_volume = storage is None
         backing_up = instance.backups.active(stack.environment)
         cache = endpoints.managed_cache(infrastructure, name, self)
+        planned = plan(instance, stack.environment)
+        backups_volume = media_volume and backing_up
+        bounds = quota.bounds(planned, in_cluster, media_size=values.MEDIA_SIZE if media_volume else None,
+                              backups_size=instance.backups.volume_size if backups_volume else None)
 
         foundation = chart_release(
             f"{name}-foundation", NAMESPACE_CHART, values.release_name(NAMESPACE_CHART), ns,
             pulumi.Output.from_input(storage.service_account_annotations if storage else {}).apply(
                 lambda annotations: values.namespace_values(
-                    instance, args.routing, annotations, infrastructure.egress, email)),
-            child, depends_on=[namespace],
+                    instance, args.routing, annotations, infrastructure.egress, email, bounds)),
+            child, depends_on=[namespace, *args.routing.priority_classes],
         )
         data_services: list[pulumi.Resource] = [foundation]
         if args.shared_servers is not None:
             user = DatabaseUser(
                 passwords={"mysql": generated.mysql_password, "mongodb": generated.mongodb_password},
                 revisions={"mysql": instance.rotations.mysql, "mongodb": instance.rotations.mongodb},
-                max_connections=mysql_connections(instance, stack.environment))
+                max_connections=mysql_connections(instance, planned))
             data_services.append(args.shared_servers.provision(name, user, keep_data, self))
         if in_cluster:
             credentials = k8s.core.v1.Secret(
@@ -100,12 +105,14 @@ class Instance(pulumi.ComponentResource):
                     child, pulumi.ResourceOptions(retain_on_delete=keep_data, depends_on=[foundation])
                 ),
             )
-            data_services.append(chart_release(
+            services = chart_release(
                 f"{name}-services", SERVICES_CHART, values.release_name(SERVICES_CHART), ns,
-                values.services_values(instance, in_cluster, infrastructure.storage_class_for(keep_data), media_volume,
-                                       backups_volume=media_volume and backing_up),
+                values.services_values(instance, stack.environment, in_cluster,
+                                       infrastructure.storage_class_for(keep_data), media_volume,
+                                       backups_volume=backups_volume),
                 child, depends_on=[foundation, credentials], timeout=SERVICES_RELEASE_TIMEOUT,
-            ))
+            )
+            data_services += [services, *_grown_volumes(name, planned, in_cluster, ns, services, child)]
 
         mail = endpoints.mail_credentials(infrastructure, email, name, self)
         tutor = endpoints.tutor_instance(instance, infrastructure, generated, storage, cache, email, mail)
@@ -159,3 +166,23 @@ class Instance(pulumi.ComponentResource):
         self.lms_url = pulumi.Output.from_input(values.url(instance, instance.lms_host))
         self.studio_url = pulumi.Output.from_input(values.url(instance, instance.studio_host))
         self.register_outputs({"namespace": self.namespace, "lmsUrl": self.lms_url, "studioUrl": self.studio_url})
+
+
+def _grown_volumes(name: str, planned: Plan, services: frozenset[str], namespace: pulumi.Input[str],
+                   release: pulumi.Resource, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+    """The size of each in-cluster data volume, set on its claim: a StatefulSet's volumeClaimTemplates never
+    change, so a larger `volumes.<service>` reaches the claim here (after the services Release, whose chart has
+    refused a smaller size or a StorageClass that cannot expand). Forced over the StatefulSet controller's
+    ownership of the field; kept on delete (the claim is the data, and an emptied field would be refused)."""
+    return [
+        k8s.core.v1.PersistentVolumeClaimPatch(
+            f"{name}-volume-{service}",
+            metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+                name=f"data-{service}-0", namespace=namespace, annotations={"pulumi.com/patchForce": "true"}),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecPatchArgs(
+                resources=k8s.core.v1.VolumeResourceRequirementsPatchArgs(requests={"storage": size})),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[release],
+                                                                            retain_on_delete=True)),
+        )
+        for service, size in planned.volumes.items() if service in services
+    ]

@@ -245,6 +245,15 @@ BULK_EMAIL_DEFAULT_FROM_EMAIL = DEFAULT_FROM_EMAIL
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 API_ACCESS_FROM_EMAIL = DEFAULT_FROM_EMAIL
 {%- endif %}
+
+# Logs go to stdout alone, where the container runtime rotates them and a node's log agent ships them. Tutor's
+# file handlers would fill /openedx/data/logs (all.log, tracking.log) on the node's disk without bound. Tracking
+# events keep a stream of their own: bare JSON lines, which a shipper tells from application logs by their shape.
+LOGGING["handlers"]["local"] = {"class": "logging.NullHandler"}
+LOGGING["formatters"]["openedx_k8s_tracking"] = {"format": "%(message)s"}
+LOGGING["handlers"]["tracking"] = {"level": "DEBUG", "class": "logging.StreamHandler", "stream": "ext://sys.stdout",
+                                   "formatter": "openedx_k8s_tracking"}
+LOGGING["loggers"]["tracking"]["handlers"] = ["tracking"]
 # --- end of openedx-k8s ---"""
 
 _LMS_COMMON_SETTINGS = """\
@@ -265,6 +274,20 @@ USER_TASKS_ARTIFACT_STORAGE = COURSE_IMPORT_EXPORT_STORAGE
 COURSE_METADATA_EXPORT_STORAGE = COURSE_IMPORT_EXPORT_STORAGE
 {%- endif %}"""
 
+_CLIENT_IP_SETTINGS = """\
+# --- openedx-k8s: the client's address (login rate limits, DRF throttles, REMOTE_ADDR) ---
+# Requests come through the ingress controller and the instance's Caddy. The controller appends the address it
+# got the request from to X-Forwarded-For (Traefik, trusting no one's forwarded headers, first drops whatever a
+# client sent); Caddy appends the controller pod's: the header ends with "<client>, <controller pod>". Read the
+# client there, second from the right, rather than with edx-django-utils' default, which skips private
+# addresses from the right: it would take a pod's own address were pod addresses public (IPv6), and an
+# entry the client wrote were the client's own address private (VPN, VPC, local cluster) behind a controller
+# that keeps such entries. Requests without the header (probes, calls between services) fall back to REMOTE_ADDR.
+CLOSEST_CLIENT_IP_FROM_HEADERS = [{"name": "X-Forwarded-For", "index": -2}]
+# Django REST framework's throttles read X-Forwarded-For on their own: the same entry.
+REST_FRAMEWORK["NUM_PROXIES"] = 2
+# --- end of openedx-k8s client IP ---"""
+
 _CADDYFILE = """\
 {%- if KUBERNETES_MEILISEARCH_UPSTREAM -%}
 # openedx-k8s: browsers query Meilisearch on its public host (Studio search). Tutor routes that host only when it
@@ -279,6 +302,12 @@ PATCHES: Mapping[str, str] = MappingProxyType(
         "openedx-common-settings": _COMMON_SETTINGS,
         "openedx-lms-common-settings": _LMS_COMMON_SETTINGS,
         "openedx-cms-common-settings": _CMS_COMMON_SETTINGS,
+        # Last in production.py, after every setting edx-platform reads from its YAML.
+        "openedx-lms-production-settings": _CLIENT_IP_SETTINGS,
+        "openedx-cms-production-settings": _CLIENT_IP_SETTINGS,
+        # uwsgi stops gracefully on SIGTERM: its workers finish the requests they serve (up to worker-reload-mercy)
+        # instead of being killed with them (Tutor's die-on-term). The chart's grace period outlasts both.
+        "uwsgi-config": "hook-master-start = unix_signal:15 gracefully_kill_them_all\nworker-reload-mercy = 60",
         "caddyfile": _CADDYFILE,
         # The chart runs Caddy unprivileged on 8080 (`caddy.containerPort`); on a port other than 80 Caddy would
         # otherwise serve its sites over HTTPS with certificates of its own. TLS ends at the ingress.

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from components import priorities
 from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART
 from components.infrastructure import Egress
-from components.openedx import commands
+from components.openedx import commands, quota
 from components.openedx.tutor import RenderedSettings
 from components.platform import Routing
 from components.settings.email import EmailSettings
-from components.settings.instance import FixedWorkload, Image, InstanceSettings, Workload, tutor_versions
+from components.settings.instance import Image, InstanceSettings, tutor_versions
 from components.settings.model import Environment
+from components.settings.sizes import Plan, PlannedWorkload, mongodb_cache_gb, plan, redis_maxmemory
 from components.settings.stack import StackSettings
 
 INSTANCE_LABEL = "app.openedx.org/instance"
@@ -21,10 +23,9 @@ SERVICE_ACCOUNT = "openedx"
 ADMIN_SECRET = "openedx-admin"
 ADMIN_PASSWORD_KEY = "password"
 MEDIA_CLAIM = "media"
+MEDIA_SIZE = "10Gi"
+"""The media volume, where there is no object storage (uploads, course assets, ORA2 files)."""
 RELEASE_NAMES = {NAMESPACE_CHART: "openedx-namespace", SERVICES_CHART: "openedx-services", APP_CHART: "openedx"}
-
-# Replica bounds by environment, for workloads whose stack entry leaves them unset.
-REPLICAS: dict[Environment, tuple[int, int]] = {"dev": (1, 2), "staging": (1, 3), "production": (2, 6)}
 
 
 def namespace_name(instance: InstanceSettings) -> str:
@@ -72,6 +73,7 @@ def namespace_values(
     service_account_annotations: dict[str, Any],
     egress: tuple[Egress, ...],
     email: EmailSettings | None,
+    bounds: quota.Bounds,
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         "global": _global(instance),
@@ -92,29 +94,36 @@ def namespace_values(
             },
         },
     }
-    if instance.quota:
-        values["resourceQuota"] = {"hard": dict(instance.quota)}
+    values["resourceQuota"] = {"hard": {**bounds.hard, **instance.quota}}
+    values["limitRange"] = {"max": bounds.container_max}
     return values
 
 
-
-
 def services_values(
-    instance: InstanceSettings, services: frozenset[str], storage_class: str | None, media_volume: bool,
-    backups_volume: bool = False,
+    instance: InstanceSettings, environment: Environment, services: frozenset[str], storage_class: str | None,
+    media_volume: bool, backups_volume: bool = False,
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         "global": {**_global(instance), "storageClass": storage_class or ""},
         "existingSecret": SERVICES_CREDENTIALS,
-        "media": {"enabled": media_volume},
+        "media": {"enabled": media_volume, "size": MEDIA_SIZE},
         "backups": {"enabled": backups_volume, "size": instance.backups.volume_size},
         # A rotation restarts the server holding that credential (which syncs its user's password to the Secret).
         "credentials": {"revision": {"mysql": instance.rotations.mysql, "mongodb": instance.rotations.mongodb,
                                      "meilisearch": instance.rotations.meilisearch}},
     }
+    planned = plan(instance, environment)
     for service in ("mysql", "mongodb", "redis", "meilisearch", "smtp"):
         values[service] = {"enabled": service in services}
+        if service not in services:
+            continue
+        values[service]["priorityClassName"] = priorities.DATA.name
+        if service in planned.volumes:
+            values[service]["persistence"] = {"size": planned.volumes[service]}
+            values[service]["resources"] = planned.workloads[service].resources.as_values()
     values["mongodb"]["databases"] = mongodb_databases(instance)
+    values["mongodb"]["wiredTigerCacheSizeGB"] = mongodb_cache_gb(planned)
+    values["redis"]["maxmemory"] = redis_maxmemory(planned)
     return values
 
 
@@ -126,28 +135,38 @@ def mongodb_databases(instance: InstanceSettings) -> list[str]:
     return ["openedx", *([FORUM_DATABASE] if "forum" in instance.plugins else [])]
 
 
-def replica_bounds(workload: Workload, environment: Environment) -> tuple[int, int]:
-    low, high = REPLICAS[environment]
-    minimum = workload.min_replicas or low
-    return minimum, max(workload.max_replicas or high, minimum)
-
-
-def _resources(workload: Workload | FixedWorkload) -> dict[str, Any]:
-    return {} if workload.resources is None else {"resources": workload.resources.model_dump(exclude_none=True)}
-
-
-def _autoscaled(workload: Workload, environment: Environment) -> dict[str, Any]:
-    minimum, maximum = replica_bounds(workload, environment)
-    enabled = workload.autoscaling if workload.autoscaling is not None else True
+def _scaled(workload: PlannedWorkload, priority: priorities.Priority) -> dict[str, Any]:
     return {
-        "replicaCount": minimum,
-        "autoscaling": {"enabled": enabled, "minReplicas": minimum, "maxReplicas": maximum},
-        **_resources(workload),
+        "replicaCount": workload.min_replicas,
+        "autoscaling": {"enabled": workload.autoscaling, "minReplicas": workload.min_replicas,
+                        "maxReplicas": workload.max_replicas},
+        "resources": workload.resources.as_values(),
+        "priorityClassName": priority.name,
     }
 
 
-def _fixed(workload: FixedWorkload, environment: Environment) -> dict[str, Any]:
-    return {"replicaCount": workload.replicas or REPLICAS[environment][0], **_resources(workload)}
+def _web(workload: PlannedWorkload) -> dict[str, Any]:
+    return {**_scaled(workload, priorities.WEB), "uwsgiWorkers": workload.processes}
+
+
+def _worker(workload: PlannedWorkload) -> dict[str, Any]:
+    return {**_scaled(workload, priorities.WORKER), "concurrency": workload.processes}
+
+
+def _fixed(workload: PlannedWorkload) -> dict[str, Any]:
+    return {"replicaCount": workload.min_replicas, "resources": workload.resources.as_values(),
+            "priorityClassName": priorities.WEB.name}
+
+
+def _variants(planned: Plan) -> dict[str, Any]:
+    """The lms and cms subcharts' web, worker and high-memory worker values."""
+    w = planned.workloads
+    high_mem = w["lmsHighMemWorker"]
+    return {
+        "lms": {"web": _web(w["lms"]), "worker": _worker(w["lmsWorker"]),
+                "highMemWorker": {"enabled": high_mem.enabled, **_worker(high_mem)}},
+        "cms": {"web": _web(w["cms"]), "worker": _worker(w["cmsWorker"])},
+    }
 
 
 def _image(image: Image) -> dict[str, str]:
@@ -197,8 +216,9 @@ def app_values(
     media_volume: bool,
     backups: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    workloads, environment = instance.workloads, stack.environment
+    planned = plan(instance, stack.environment)
     mfe = "mfe" in instance.plugins
+    job_priority = {"priorityClassName": priorities.JOB.name}
     tls: dict[str, Any] = {"enabled": instance.https}
     if routing.cluster_issuer:
         tls["clusterIssuer"] = routing.cluster_issuer
@@ -222,19 +242,15 @@ def app_values(
             "once": once_tasks(instance),
             "activeDeadlineSeconds": instance.init.deadline_seconds,
             "backoffLimit": instance.init.backoff_limit,
+            **job_priority,
         },
+        "settingsPrune": job_priority,
+        "cronJobDefaults": job_priority,
         "ingress": {"enabled": True, "className": routing.ingress_class, "tls": tls},
-        "lms": {
-            "web": _autoscaled(workloads.lms, environment),
-            "worker": _autoscaled(workloads.lms_worker, environment),
-        },
-        "cms": {
-            "web": _autoscaled(workloads.cms, environment),
-            "worker": _autoscaled(workloads.cms_worker, environment),
-        },
-        "mfe": {"enabled": mfe, **_fixed(workloads.mfe, environment)},
-        "caddy": _fixed(workloads.caddy, environment),
-        "backups": backups or {"enabled": False},
+        **_variants(planned),
+        "mfe": {"enabled": mfe, **_fixed(planned.workloads["mfe"])},
+        "caddy": _fixed(planned.workloads["caddy"]),
+        "backups": {**backups, **job_priority} if backups and backups["enabled"] else {"enabled": False},
     }
     if instance.images.openedx is not None:
         values["global"]["openedxImage"] = _image(instance.images.openedx)

@@ -28,12 +28,14 @@ class Resources(Model):
 
 
 class Workload(Model):
-    """Scaling and sizing of one workload. Unset bounds come from the stack's environment."""
+    """Scaling and sizing of one workload. Unset fields come from the instance's size preset."""
 
     min_replicas: int | None = Field(default=None, ge=1, le=100)
     max_replicas: int | None = Field(default=None, ge=1, le=200)
     autoscaling: bool | None = None
     resources: Resources | None = None
+    processes: int | None = Field(default=None, ge=1, le=16)
+    """uwsgi processes of a web pod (Tutor's OPENEDX_LMS_UWSGI_WORKERS), Celery processes of a worker pod."""
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> Workload:
@@ -42,10 +44,22 @@ class Workload(Model):
         return self
 
 
+class QueueWorker(Workload):
+    """Celery workers of their own queue: off unset in `dev`, on elsewhere."""
+
+    enabled: bool | None = None
+
+
 class FixedWorkload(Model):
-    """A workload without autoscaling (the MFEs' static server, the Caddy router). Unset: from the environment."""
+    """A workload without autoscaling (the MFEs' static server, the Caddy router). Unset: from the size preset."""
 
     replicas: int | None = Field(default=None, ge=1, le=50)
+    resources: Resources | None = None
+
+
+class DataService(Model):
+    """An in-cluster data service's one pod. Unset: from the size preset."""
+
     resources: Resources | None = None
 
 
@@ -54,8 +68,25 @@ class Workloads(Model):
     cms: Workload = Workload()
     lms_worker: Workload = Workload()
     cms_worker: Workload = Workload()
+    lms_high_mem_worker: QueueWorker = QueueWorker()
+    """The LMS's high-memory queue (grade and problem reports, data exports) on workers of its own, so that a long
+    report never holds up the other queues."""
     mfe: FixedWorkload = FixedWorkload()
     caddy: FixedWorkload = FixedWorkload()
+    mysql: DataService = DataService()
+    mongodb: DataService = DataService()
+    redis: DataService = DataService()
+    meilisearch: DataService = DataService()
+
+
+class Volumes(Model):
+    """Data volume sizes of the in-cluster services; unset: from the size preset. A volume only grows (where its
+    StorageClass allows expansion); a smaller size than the volume's is refused."""
+
+    mysql: Quantity | None = None
+    mongodb: Quantity | None = None
+    redis: Quantity | None = None
+    meilisearch: Quantity | None = None
 
 
 class Image(Model):
@@ -112,9 +143,12 @@ class InstanceSettings(Model):
     https: bool = True
     images: Images = Images()
     plugins: tuple[str, ...] = ("forum", "mfe")
+    size: Literal["small", "medium", "large"] | None = None
+    """Requests, limits, replica bounds, processes and volume sizes together; unset: small in dev, else medium."""
     workloads: Workloads = Workloads()
+    volumes: Volumes = Volumes()
     quota: dict[QuotaKey, Quantity] = Field(default_factory=dict)
-    """Overrides of the namespace ResourceQuota (the chart's defaults fit every workload at its maximum)."""
+    """Overrides of the namespace ResourceQuota (derived from the workloads' bounds)."""
     tutor_config: dict[str, Any] = Field(default_factory=dict)
     wave: int = Field(default=0, ge=0, le=100)
     email: EmailSettings | None = None

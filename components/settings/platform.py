@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from components.settings.email import EmailSettings
+from components.settings.instance import IndexedInstances
 from components.settings.model import NAMESPACE, Email, Model, SectionCheck
 
 
@@ -18,6 +19,9 @@ class IngressSettings(Model):
     service_type: Literal["LoadBalancer", "NodePort"] | None = None
     """Unset: NodePort on `local` (a LoadBalancer never gets an address on kind), LoadBalancer elsewhere."""
     replicas: int | None = Field(default=None, ge=1, le=20)
+    https_redirect: bool | None = None
+    """Traefik answers plain HTTP (ACME challenges aside) with a permanent redirect to HTTPS. Unset: on when the
+    platform issues certificates (tls.issuer other than none). Applies to the Traefik this program installs only."""
 
 
 class Dns01Settings(Model):
@@ -80,6 +84,15 @@ class PlatformSettings(Model):
     """How every instance sends mail (an instance's own `email` overrides it). Unset: the in-cluster relay, on
     `dev` stacks and `local` ones only."""
 
+    @property
+    def redirects_to_https(self) -> bool:
+        """Whether the installed Traefik redirects HTTP to HTTPS: `ingress.httpsRedirect`, or its default."""
+        if not self.ingress.install:
+            return False
+        if self.ingress.https_redirect is not None:
+            return self.ingress.https_redirect
+        return self.tls.issuer != "none"
+
 
 def _tls(platform: PlatformSettings) -> list[str]:
     if platform.tls.acme and platform.tls.email is None:
@@ -90,5 +103,27 @@ def _tls(platform: PlatformSettings) -> list[str]:
     return []
 
 
-CHECKS: tuple[SectionCheck, ...] = ((frozenset({"tls"}), _tls),)
+def _https_redirect(platform: PlatformSettings) -> list[str]:
+    if platform.ingress.https_redirect and not platform.ingress.install:
+        return [f"{NAMESPACE}:platform.ingress.httpsRedirect: applies to the Traefik this program installs, and "
+                "platform.ingress.install is false: configure the redirect on your own ingress controller"]
+    return []
+
+
+CHECKS: tuple[SectionCheck, ...] = ((frozenset({"tls"}), _tls), (frozenset({"ingress"}), _https_redirect))
 """What the platform's keys cannot be together."""
+
+
+def https_redirect_problems(platform: PlatformSettings | None, instances: IndexedInstances) -> list[str]:
+    """Instances served over plain HTTP on a platform that redirects HTTP to HTTPS. Refused rather than exempted:
+    Traefik redirects a whole entry point, whichever host a request names, so such an instance would be reached
+    over HTTPS with a certificate it does not have while building http:// links. `platform` is None when its
+    ingress or tls keys are wrong (the default they would give way to is not what the stack says)."""
+    if platform is None or not platform.redirects_to_https:
+        return []
+    why = ("explicitly" if platform.ingress.https_redirect
+           else f"by default, as platform.tls.issuer is {platform.tls.issuer}")
+    return [f"{NAMESPACE}:instances[{index}].https: false, but platform.ingress.httpsRedirect is on ({why}): "
+            "every plain-HTTP request is redirected to HTTPS. Serve the instance over HTTPS, or set "
+            f"{NAMESPACE}:platform.ingress.httpsRedirect to false"
+            for index, instance in instances if not instance.https]

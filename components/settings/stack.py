@@ -18,12 +18,13 @@ from components.clouds.azure.settings import AzureSettings
 from components.clouds.gcp import settings as gcp_settings
 from components.clouds.gcp.settings import GcpSettings
 from components.clouds.local.settings import LocalSettings
+from components.settings import sizes
 from components.settings.email import EmailSettings
 from components.settings.instance import IndexedInstances, InstanceCheck, InstanceSettings, instance_problems
 from components.settings.messages import describe
 from components.settings.model import NAMESPACE, Cloud, ConfigError, Environment, Model, SectionCheck
 from components.settings.platform import CHECKS as platform_checks
-from components.settings.platform import PlatformSettings
+from components.settings.platform import PlatformSettings, https_redirect_problems
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -69,7 +70,12 @@ def load(
     platform, invalid = _partial(PlatformSettings, stack_keys.get("platform", {}))
     problems += _section_problems(platform_checks, platform, invalid)
     platform_email_wrong = "email" in _wrong_keys(invalid)
+    # Whether Traefik redirects HTTP is known only when the keys it follows are right.
+    redirecting = platform if not {"ingress", "tls"} & _wrong_keys(invalid) else None
 
+    # The instances' sizes default by environment: checked against the stack's, when it is valid.
+    environment = raw.get("environment", "dev")
+    environment = environment if environment in get_args(Environment) else None
     raw_instances = raw.get("instances", [])
     if not isinstance(raw_instances, list):
         problems.append(f"{NAMESPACE}:instances: must be a list of instances, got {type(raw_instances).__name__}")
@@ -84,11 +90,14 @@ def load(
             continue
         (partial if invalid else valid).append((index, instance))
         wrong = _wrong_keys(invalid)
-        for check in (instance_problems, *instance_checks):
-            problems += [f"{NAMESPACE}:instances[{index}].{path}: {problem}" for path, problem in check(instance)
-                         if path.split(".")[0].split("[")[0] not in wrong]
+        found = [problem for check in (instance_problems, *instance_checks) for problem in check(instance)]
+        if environment is not None:
+            found += sizes.plan_problems(instance, environment)
+        problems += [f"{NAMESPACE}:instances[{index}].{path}: {problem}" for path, problem in found
+                     if path.split(".")[0].split("[")[0] not in wrong]
     checked = sorted(valid + partial, key=lambda indexed: indexed[0])
     problems += _across_instances(raw_instances, checked)
+    problems += https_redirect_problems(redirecting, checked)
     problems += _cloud_problems(stack_keys, checked, provider_config or {})
     problems += _email_problems(stack_keys, platform.email if platform else None, checked,
                                 relay_known=not platform_email_wrong)

@@ -10,6 +10,7 @@ from chart_render import (
     Doc,
     Render,
     TutorReference,
+    containers,
     env_map,
     main_container,
     mounted_volume,
@@ -359,13 +360,13 @@ def test_no_replicas_while_an_hpa_owns_the_deployment(variant: str) -> None:
     assert set(hpas) == expected
 
 
-def test_hpa_defaults_follow_the_pod_autoscaling_plugin() -> None:
+def test_hpa_defaults_are_the_small_size() -> None:
     render_ = openedx()
     bounds = {
         hpa["metadata"]["name"]: (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"])
         for hpa in render_.of_kind("HorizontalPodAutoscaler")
     }
-    assert bounds == {"lms": (1, 4), "cms": (1, 4), "lms-worker": (1, 6), "cms-worker": (1, 6)}
+    assert bounds == {"lms": (1, 2), "cms": (1, 2), "lms-worker": (1, 2), "cms-worker": (1, 2)}
 
 
 @pytest.mark.parametrize(
@@ -381,11 +382,17 @@ def test_pdb_only_with_two_replicas_or_more(variant: str, expected: set[str]) ->
         assert pdb["spec"]["maxUnavailable"] == 1
 
 
-def test_resources_are_sized_like_the_pod_autoscaling_plugin() -> None:
+def test_default_sizes_are_tutors_and_memory_is_never_overcommitted() -> None:
+    """Tutor's manifests request 2Gi for an LMS or Studio pod of 2 uwsgi processes; the application pods get the
+    memory they may use (request = limit), so a neighbour's growth never evicts them."""
     render_ = openedx()
-    for name, memory in (("lms", "800Mi"), ("cms", "800Mi"), ("lms-worker", "750Mi"), ("cms-worker", "750Mi")):
+    expected = {"lms": ("500m", "2Gi"), "cms": ("250m", "2Gi"), "lms-worker": ("250m", "1536Mi"),
+                "cms-worker": ("250m", "1536Mi")}
+    for name, (cpu, memory) in expected.items():
         _, container = deployment_container(render_, name)
-        assert container["resources"]["requests"] == {"cpu": "500m", "memory": memory}
+        assert container["resources"]["requests"] == {"cpu": cpu, "memory": memory}
+        assert container["resources"]["limits"]["memory"] == memory
+    # The uwsgi processes are Tutor's: test_environment_is_tutors compares the whole environment with its render.
     for _, spec in workloads(render_):
         for container in spec["containers"]:
             assert set(container["resources"]) == {"requests", "limits"}
@@ -394,6 +401,279 @@ def test_resources_are_sized_like_the_pod_autoscaling_plugin() -> None:
 def test_deployments_keep_a_bounded_history() -> None:
     for deployment in openedx().of_kind("Deployment"):
         assert deployment["spec"]["revisionHistoryLimit"] == 3
+
+
+# --- rollouts and stopping without dropped requests ------------------------------------------------------
+
+WEB_PODS = ("lms", "cms", "caddy", "mfe")
+ROLLING = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+#: The LMS high-memory queue's own workers enabled (see below).
+HIGH_MEM = {"lms": {"highMemWorker": {"enabled": True}}}
+
+
+def web_values(name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` where the web pods of `name` take theirs: lms.web, cms.web, caddy, mfe."""
+    return {name: {"web": values}} if name in ("lms", "cms") else {name: values}
+
+
+@pytest.mark.parametrize("variant", [DEFAULT, PRODUCTION])
+@pytest.mark.parametrize(("name", "grace"), [("lms", 75), ("cms", 75), ("caddy", 30), ("mfe", 30)])
+def test_web_pods_keep_serving_while_their_removal_from_the_endpoints_spreads(
+    variant: str, name: str, grace: int
+) -> None:
+    """A stopping web pod sleeps 10 s in preStop, still serving, before its SIGTERM, within its grace period."""
+    spec, container = deployment_container(openedx(variant), name)
+    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 10}}}
+    assert spec["terminationGracePeriodSeconds"] == grace
+
+
+@pytest.mark.parametrize("variant", [DEFAULT, PRODUCTION])
+def test_web_rollouts_start_a_new_pod_before_they_stop_an_old_one(variant: str) -> None:
+    """A rollout never lowers the number of serving web pods: one pod above the count, none unavailable."""
+    render_ = openedx(variant)
+    for name in WEB_PODS:
+        assert render_.get("Deployment", name)["spec"]["strategy"] == ROLLING, name
+
+
+@pytest.mark.parametrize("variant", [DEFAULT, PRODUCTION])
+def test_only_the_pods_behind_a_service_get_a_pre_stop_sleep(variant: str) -> None:
+    """Workers, Jobs and CronJobs leave no endpoints behind: they stop at once, with no sleep."""
+    render_ = template("openedx", () if variant == DEFAULT else ("openedx-production.yaml",), extra=HIGH_MEM)
+    with_lifecycle = {
+        doc["metadata"]["name"] for doc, spec in workloads(render_) for container in containers(spec)
+        if "lifecycle" in container
+    }
+    assert with_lifecycle == {"lms", "cms", "caddy", "mfe"}
+
+
+@pytest.mark.parametrize(("name", "grace"), [("lms-worker", 300), ("cms-worker", 300), ("lms-worker-high-mem", 900)])
+def test_workers_get_the_time_to_finish_their_tasks(name: str, grace: int) -> None:
+    """Celery's warm shutdown finishes the running tasks: 5 minutes for a worker, 15 for a high-memory report."""
+    spec, container = deployment_container(template("openedx", extra=HIGH_MEM), name)
+    assert spec["terminationGracePeriodSeconds"] == grace
+    assert "lifecycle" not in container
+
+
+@pytest.mark.parametrize("name", WEB_PODS)
+def test_the_pre_stop_sleep_is_a_value_and_zero_turns_it_off(name: str) -> None:
+    """Each web Deployment takes its own preStopSeconds; 0 gives its pods no preStop hook at all."""
+    longer = template("openedx", extra=web_values(name, {"preStopSeconds": 20}))
+    assert deployment_container(longer, name)[1]["lifecycle"] == {"preStop": {"sleep": {"seconds": 20}}}
+    off = template("openedx", extra=web_values(name, {"preStopSeconds": 0}))
+    assert "lifecycle" not in deployment_container(off, name)[1]
+    for other in WEB_PODS:
+        if other != name:
+            assert deployment_container(off, other)[1]["lifecycle"] == {"preStop": {"sleep": {"seconds": 10}}}
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "message"),
+    [
+        ("lms", {"preStopSeconds": 75},
+         "lms.web.preStopSeconds (75) must be below lms.web.terminationGracePeriodSeconds (75; null: 30)"),
+        ("cms", {"preStopSeconds": 30, "terminationGracePeriodSeconds": 20},
+         "cms.web.preStopSeconds (30) must be below cms.web.terminationGracePeriodSeconds (20; null: 30)"),
+        ("caddy", {"preStopSeconds": 30},
+         "caddy.preStopSeconds (30) must be below caddy.terminationGracePeriodSeconds (30; null: 30)"),
+        ("mfe", {"preStopSeconds": 45},
+         "mfe.preStopSeconds (45) must be below mfe.terminationGracePeriodSeconds (30; null: 30)"),
+        # Kubernetes' own 30 s when the values leave the grace period out.
+        ("caddy", {"preStopSeconds": 40, "terminationGracePeriodSeconds": None},
+         "caddy.preStopSeconds (40) must be below caddy.terminationGracePeriodSeconds (30; null: 30)"),
+    ],
+)
+def test_a_pre_stop_sleep_that_leaves_no_time_to_stop_is_refused(
+    name: str, values: dict[str, Any], message: str
+) -> None:
+    """A sleep as long as the grace period would have the pod killed before its server stops gracefully; the
+    message names the values that do it."""
+    assert message in template_error("openedx", extra=web_values(name, values))
+
+
+def test_a_longer_grace_period_allows_a_longer_pre_stop_sleep() -> None:
+    """The check follows the grace period the values give, not the default's 75 s."""
+    render_ = template("openedx", extra=web_values("lms", {"preStopSeconds": 75, "terminationGracePeriodSeconds": 120}))
+    spec, container = deployment_container(render_, "lms")
+    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 75}}}
+    assert spec["terminationGracePeriodSeconds"] == 120
+
+
+# --- the LMS high-memory queue's own workers ----------------------------------------------------------------
+
+LMS_QUEUES = "--queues=edx.lms.core.default,edx.lms.core.high,edx.lms.core.high_mem"
+
+
+def high_mem(values: dict[str, Any] | None = None) -> Render:
+    """The openedx chart with the high-memory workers enabled and `values` laid over lms.highMemWorker."""
+    return template("openedx", extra={"lms": {"highMemWorker": {"enabled": True, **(values or {})}}})
+
+
+@pytest.mark.parametrize("variant", [DEFAULT, PRODUCTION])
+def test_no_high_mem_workers_by_default_and_the_lms_workers_consume_every_queue(variant: str) -> None:
+    """Unless enabled, reports run on the LMS workers, which consume Tutor's three LMS queues."""
+    render_ = openedx(variant)
+    assert "lms-worker-high-mem" not in render_.names("Deployment")
+    assert "lms-worker-high-mem" not in render_.names("HorizontalPodAutoscaler")
+    assert LMS_QUEUES in deployment_container(render_, "lms-worker")[1]["args"]
+
+
+def test_high_mem_workers_consume_only_their_queue_one_task_per_process() -> None:
+    """The report workers take edx.lms.core.high_mem alone, one process per pod, replaced after every task."""
+    _, container = deployment_container(high_mem(), "lms-worker-high-mem")
+    assert container["args"] == [
+        "celery",
+        "--app=lms.celery",
+        "worker",
+        "--loglevel=info",
+        "--hostname=edx.lms.core.high_mem.%h",
+        "--queues=edx.lms.core.high_mem",
+        "--max-tasks-per-child=1",
+        "--prefetch-multiplier=1",
+        "--without-gossip",
+        "--without-mingle",
+        "--concurrency=1",
+    ]
+    assert env_map(container) == {"SERVICE_VARIANT": "lms", "DJANGO_SETTINGS_MODULE": "lms.envs.tutor.production"}
+
+
+def test_with_high_mem_workers_the_lms_workers_leave_that_queue_to_them() -> None:
+    """A long report never holds up the default and high queues; Studio's workers are untouched."""
+    render_ = high_mem()
+    _, lms_worker = deployment_container(render_, "lms-worker")
+    assert lms_worker["args"] == [
+        "celery",
+        "--app=lms.celery",
+        "worker",
+        "--loglevel=info",
+        "--hostname=edx.lms.core.default.%h",
+        "--queues=edx.lms.core.default,edx.lms.core.high",
+        "--max-tasks-per-child=100",
+        "--prefetch-multiplier=1",
+        "--without-gossip",
+        "--without-mingle",
+        "--concurrency=1",
+    ]
+    _, cms_worker = deployment_container(render_, "cms-worker")
+    assert "--queues=edx.cms.core.default,edx.cms.core.high,edx.cms.core.low" in cms_worker["args"]
+    assert "cms-worker-high-mem" not in render_.names("Deployment")
+
+
+def test_high_mem_workers_have_their_own_size_and_autoscaler() -> None:
+    """Reports get 3Gi, requested as limited, and an HPA of their own (1 to 1); the LMS workers keep theirs."""
+    render_ = high_mem()
+    deployment = render_.get("Deployment", "lms-worker-high-mem")
+    assert "replicas" not in deployment["spec"]
+    assert deployment["spec"]["strategy"] == ROLLING
+    _, container = deployment_container(render_, "lms-worker-high-mem")
+    assert container["resources"] == {"requests": {"cpu": "250m", "memory": "3Gi"},
+                                      "limits": {"cpu": "1", "memory": "3Gi"}}
+    hpa = render_.get("HorizontalPodAutoscaler", "lms-worker-high-mem")
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                            "name": "lms-worker-high-mem"}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 1)
+    lms_hpa = render_.get("HorizontalPodAutoscaler", "lms-worker")
+    assert (lms_hpa["spec"]["minReplicas"], lms_hpa["spec"]["maxReplicas"]) == (1, 2)
+    assert deployment_container(render_, "lms-worker")[1]["resources"]["requests"] == {"cpu": "250m",
+                                                                                       "memory": "1536Mi"}
+    assert not render_.names("PodDisruptionBudget")
+
+
+def test_high_mem_worker_values_apply_to_them_only() -> None:
+    """Their resources, bounds and fixed count are highMemWorker's; two fixed replicas also get a budget."""
+    resources = {"requests": {"cpu": "500m", "memory": "6Gi"}, "limits": {"cpu": "2", "memory": "6Gi"}}
+    sized = high_mem({"resources": resources, "autoscaling": {"maxReplicas": 3}})
+    _, container = deployment_container(sized, "lms-worker-high-mem")
+    assert container["resources"] == {"requests": {"cpu": "500m", "memory": "6Gi"},
+                                      "limits": {"cpu": "2", "memory": "6Gi"}}
+    hpa = sized.get("HorizontalPodAutoscaler", "lms-worker-high-mem")
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 3)
+    assert deployment_container(sized, "lms-worker")[1]["resources"]["limits"] == {"cpu": "1", "memory": "1536Mi"}
+    fixed = high_mem({"autoscaling": {"enabled": False}, "replicaCount": 2})
+    assert fixed.get("Deployment", "lms-worker-high-mem")["spec"]["replicas"] == 2
+    assert "lms-worker-high-mem" not in fixed.names("HorizontalPodAutoscaler")
+    pdb = fixed.get("PodDisruptionBudget", "lms-worker-high-mem")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/instance": "demo",
+                                                      "app.kubernetes.io/name": "lms-worker-high-mem",
+                                                      "app.openedx.org/instance": "demo"}
+
+
+@pytest.mark.parametrize(("values", "concurrency"), [({}, 1), ({"resources": {"requests": {"cpu": "2"}}}, 1),
+                                                     ({"concurrency": 2}, 2)])
+def test_high_mem_worker_concurrency_is_its_own_value_not_the_cpu_request(
+    values: dict[str, Any], concurrency: int
+) -> None:
+    """One report per pod unless highMemWorker.concurrency says otherwise, whatever CPU it requests."""
+    _, container = deployment_container(high_mem(values), "lms-worker-high-mem")
+    assert [arg for arg in container["args"] if arg.startswith("--concurrency")] == [f"--concurrency={concurrency}"]
+
+
+def test_high_mem_workers_take_the_workers_placement_and_their_own_priority_class() -> None:
+    """The LMS workers' nodeSelector reaches the report workers; highMemWorker.priorityClassName is theirs alone."""
+    workers = {"nodeSelector": {"pool": "workers"}, "priorityClassName": "openedx-workers"}
+    render_ = template("openedx", extra={"lms": {"highMemWorker": {"enabled": True, "priorityClassName": "reports"},
+                                                 "worker": workers}})
+    spec, _ = deployment_container(render_, "lms-worker-high-mem")
+    assert (spec["nodeSelector"], spec["priorityClassName"]) == ({"pool": "workers"}, "reports")
+    assert deployment_container(render_, "lms-worker")[0]["priorityClassName"] == "openedx-workers"
+
+
+def test_high_mem_workers_without_a_priority_class_of_their_own_take_the_workers() -> None:
+    """An empty highMemWorker.priorityClassName means the workers', as its description says."""
+    render_ = template("openedx", extra={"lms": {"highMemWorker": {"enabled": True},
+                                                 "worker": {"priorityClassName": "openedx-workers"}}})
+    assert deployment_container(render_, "lms-worker-high-mem")[0]["priorityClassName"] == "openedx-workers"
+
+
+def test_a_worker_command_without_hostname_or_task_limit_gets_them_for_the_high_mem_queue() -> None:
+    """A custom worker command still gives the report workers their own node name and one task per process."""
+    args = ["celery", "--app=lms.celery", "worker", "--queues=edx.lms.core.default,edx.lms.core.high_mem"]
+    render_ = template("openedx", extra={"lms": {"highMemWorker": {"enabled": True}, "worker": {"args": args}}})
+    assert deployment_container(render_, "lms-worker-high-mem")[1]["args"] == [
+        "celery", "--app=lms.celery", "worker", "--queues=edx.lms.core.high_mem",
+        "--hostname=edx.lms.core.high_mem.%h", "--max-tasks-per-child=1", "--concurrency=1"]
+    assert deployment_container(render_, "lms-worker")[1]["args"] == [
+        "celery", "--app=lms.celery", "worker", "--queues=edx.lms.core.default", "--concurrency=1"]
+
+
+def test_high_mem_worker_liveness_probe_pings_its_own_celery_node() -> None:
+    """A hung report worker is restarted on its own node's ping, not on the LMS workers' answer."""
+    _, worker = deployment_container(high_mem(), "lms-worker-high-mem")
+    assert worker["livenessProbe"]["exec"]["command"] == [
+        "sh",
+        "-c",
+        "exec celery --app=lms.celery inspect ping --destination=celery@edx.lms.core.high_mem.${HOSTNAME} --timeout=10",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"cms": {"highMemWorker": {"enabled": True}}},
+         "cms.highMemWorker.queue is required when highMemWorker.enabled"),
+        ({"lms": {"highMemWorker": {"enabled": True, "queue": "edx.lms.core.reports"}}},
+         'lms.worker.args: the worker command consumes no queue "edx.lms.core.reports" '
+         "(its --queues= lists edx.lms.core.default,edx.lms.core.high,edx.lms.core.high_mem)"),
+        ({"lms": {"highMemWorker": {"enabled": True},
+                  "worker": {"args": ["celery", "--app=lms.celery", "worker", "--queues=edx.lms.core.high_mem"]}}},
+         'lms.worker.args: "edx.lms.core.high_mem" is the only queue of the worker command: '
+         "no queue would be left for the other workers"),
+    ],
+)
+def test_high_mem_workers_that_would_leave_a_queue_unconsumed_are_refused(extra: dict[str, Any], message: str) -> None:
+    """No queue without workers: a missing queue, one the command does not consume, or its only one fails the render."""
+    assert message in template_error("openedx", extra=extra)
+
+
+def test_maintenance_scales_the_high_mem_workers_to_zero_too() -> None:
+    """During maintenance no report runs: zero replicas, no autoscaler, no budget, as for the other workers."""
+    maintenance = {"global": {"maintenance": {"enabled": True}}}
+    for values in ({}, {"autoscaling": {"enabled": False}, "replicaCount": 2}):
+        extra = {**maintenance, "lms": {"highMemWorker": {"enabled": True, **values}}}
+        render_ = template("openedx", ("openedx-production.yaml",), extra=extra)
+        assert render_.get("Deployment", "lms-worker-high-mem")["spec"]["replicas"] == 0
+        assert "lms-worker-high-mem" not in render_.names("HorizontalPodAutoscaler")
+        assert "lms-worker-high-mem" not in render_.names("PodDisruptionBudget")
 
 
 # --- init tasks as hook Jobs ---------------------------------------------------------------------------

@@ -318,3 +318,59 @@ def test_raising_a_credentials_revision_restarts_that_service_only() -> None:
     assert rotated.get("StatefulSet", "mysql")["spec"]["template"]["metadata"]["annotations"][REVISION] == "1"
     assert "credentials.revision.mysql" in template_error(
         "openedx-services", extra={"credentials": {"revision": {"mysql": -1}}})
+
+
+# --- node autoscalers and volume sizes -------------------------------------------------------------------------
+
+PROTECTED = {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false", "karpenter.sh/do-not-disrupt": "true"}
+
+
+def pod_annotations(render_: Render) -> dict[str, dict[str, str]]:
+    """The pod template annotations of each data service's StatefulSet."""
+    return {s["metadata"]["name"]: s["spec"]["template"]["metadata"].get("annotations", {})
+            for s in render_.of_kind("StatefulSet")}
+
+
+@pytest.mark.parametrize("variant", ["default", "production"])
+def test_node_autoscalers_never_evict_a_data_service_to_remove_a_node(variant: str) -> None:
+    """Cluster-autoscaler and Karpenter leave the database pods alone by default: no outage to save a node."""
+    assert pod_annotations(services(variant)) == {
+        "mysql": {REVISION: "0", **PROTECTED},
+        "mongodb": {REVISION: "0", **PROTECTED},
+        "meilisearch": {REVISION: "0", **PROTECTED},
+        "redis": PROTECTED,
+        "smtp": PROTECTED,
+    }
+
+
+def test_eviction_protection_off_removes_both_annotations_and_keeps_the_credentials_revision() -> None:
+    """With evictionProtection false the autoscalers may move the pods; a rotation still restarts its service."""
+    extra = {"evictionProtection": False, "credentials": {"revision": {"mysql": 2}}}
+    render_ = template("openedx-services", extra=extra)
+    assert pod_annotations(render_) == {
+        "mysql": {REVISION: "2"},
+        "mongodb": {REVISION: "0"},
+        "meilisearch": {REVISION: "0"},
+        "redis": {},
+        "smtp": {},
+    }
+
+
+def test_eviction_protection_keeps_the_pod_annotations_of_the_values() -> None:
+    """An operator's own pod annotations stay beside the protection and the credentials revision."""
+    extra = {"redis": {"podAnnotations": {"backup.velero.io/backup-volumes": "data"}},
+             "mysql": {"podAnnotations": {"example.com/team": "data"}}}
+    annotations = pod_annotations(template("openedx-services", extra=extra))
+    assert annotations["redis"] == {"backup.velero.io/backup-volumes": "data", **PROTECTED}
+    assert annotations["mysql"] == {"example.com/team": "data", REVISION: "0", **PROTECTED}
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_a_new_install_claims_the_persistence_size_of_the_values(name: str) -> None:
+    """With no live volume to check against (a first install) each claim asks for its persistence.size."""
+    render_ = template("openedx-services", extra={name: {"persistence": {"size": "7Gi"}}})
+    (claim,) = render_.get("StatefulSet", name)["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"] == {"storage": "7Gi"}
+    others = {s["metadata"]["name"]: s["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+              for s in render_.of_kind("StatefulSet") if s["metadata"]["name"] != name}
+    assert "7Gi" not in others.values()

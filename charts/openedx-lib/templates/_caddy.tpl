@@ -17,7 +17,7 @@ openedx-lib.caddy.deployment: the Deployment of a caddy-based component.
   env         container env list (optional)
   probes      {startupProbe|readinessProbe|livenessProbe: {probe, handler}}
   context     the subchart root ($); its values give image, replicaCount, updateStrategy, resources,
-              security overrides, placement, podLabels, podAnnotations, extraEnv
+              security overrides, placement, preStopSeconds, podLabels, podAnnotations, extraEnv
 Usage: {{ include "openedx-lib.caddy.deployment" (dict "name" "mfe" "component" "frontend" "secretKey" "mfe-Caddyfile" "port" 8002 "probes" $probes "context" $) }}
 */}}
 {{- define "openedx-lib.caddy.deployment" -}}
@@ -66,6 +66,9 @@ spec:
               containerPort: {{ int .port }}
               protocol: TCP
           {{- with include "openedx-lib.probes.all" .probes | trim }}
+          {{- . | nindent 10 }}
+          {{- end }}
+          {{- with include "openedx-lib.workloads.lifecycle" (dict "values" $v "path" .name) }}
           {{- . | nindent 10 }}
           {{- end }}
           resources:

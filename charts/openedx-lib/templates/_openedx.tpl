@@ -129,7 +129,7 @@ openedx-lib.openedx.podSpec: the spec of a pod running the openedx image in a se
   name        container name
   values      component values: resources, extraEnv, podSecurityContext, containerSecurityContext,
               nodeSelector, tolerations, affinity, topologySpreadConstraints, priorityClassName,
-              terminationGracePeriodSeconds, uwsgiWorkers (web)
+              terminationGracePeriodSeconds, uwsgiWorkers and preStopSeconds (web)
   args        container args (optional; the image's CMD otherwise)
   probes      {startupProbe|readinessProbe|livenessProbe: {probe, handler}} (optional)
   path        values path named in error messages (optional; defaults to name)
@@ -175,6 +175,11 @@ containers:
     {{- end }}
     {{- with include "openedx-lib.probes.all" (default (dict) .probes) | trim }}
     {{- . | nindent 4 }}
+    {{- end }}
+    {{- if $web }}
+    {{- with include "openedx-lib.workloads.lifecycle" (dict "values" $v "path" $path) }}
+    {{- . | nindent 4 }}
+    {{- end }}
     {{- end }}
     resources:
       {{- include "openedx-lib.resources.render" (dict "resources" $v.resources "path" (printf "%s.resources" $path)) | nindent 6 }}
@@ -243,15 +248,16 @@ openedx-lib.openedx.deployment: the Deployment of a variant's web (uwsgi) or Cel
 from the subchart values `web` or `worker`. Web pods: readiness and startup probes on /heartbeat
 with the Host header ALLOWED_HOSTS accepts (the variant's Service name), liveness on TCP 8000 (the
 heartbeat checks MySQL and MongoDB: as a liveness probe it would restart every pod during a
-database outage). Workers: an optional `celery inspect ping` liveness probe.
+database outage). Workers: an optional `celery inspect ping` liveness probe. `values`, `name` and `path`
+(in error messages) default to the role's: a queue's own workers give theirs.
 Usage: {{ include "openedx-lib.openedx.deployment" (dict "variant" "lms" "role" "web" "context" $) }}
 */}}
 {{- define "openedx-lib.openedx.deployment" -}}
 {{- $ctx := .context -}}
 {{- $web := eq .role "web" -}}
-{{- $v := include "openedx-lib.maintenance.scaled" (dict "values" (ternary $ctx.Values.web $ctx.Values.worker $web) "context" $ctx) | fromYaml -}}
-{{- $name := include "openedx-lib.openedx.name" . -}}
-{{- $path := printf "%s.%s" .variant .role -}}
+{{- $v := include "openedx-lib.maintenance.scaled" (dict "values" (default (ternary $ctx.Values.web $ctx.Values.worker $web) .values) "context" $ctx) | fromYaml -}}
+{{- $name := default (include "openedx-lib.openedx.name" .) .name -}}
+{{- $path := default (printf "%s.%s" .variant .role) .path -}}
 {{- $args := list -}}
 {{- $probes := dict -}}
 {{- if $web -}}
@@ -307,4 +313,43 @@ spec:
       protocol: TCP
   selector:
     {{- include "openedx-lib.labels.selector" (dict "name" .variant "context" .context) | nindent 4 }}
+{{- end -}}
+
+{{/*
+openedx-lib.openedx.queueWorkerArgs: a worker command split by queue. With `only`, the command of workers of
+that one queue: `--queues=<only>`, `--hostname=<only>.%h` and, when given, `--max-tasks-per-child` (replaced, or added). With
+`without`, the command of the other workers: `without` removed from `--queues=`. Fails when the command
+consumes no such queue, so that no queue is left without workers.
+Usage: {{ include "openedx-lib.openedx.queueWorkerArgs" (dict "args" .Values.worker.args "without" "edx.lms.core.high_mem" "path" "lms.worker.args") | fromYamlArray }}
+*/}}
+{{- define "openedx-lib.openedx.queueWorkerArgs" -}}
+{{- $queue := default .without .only -}}
+{{- $queues := list -}}
+{{- range .args }}{{ if hasPrefix "--queues=" (toString .) }}{{ $queues = splitList "," (trimPrefix "--queues=" .) }}{{ end }}{{ end -}}
+{{- if not (has $queue $queues) -}}
+{{- fail (printf "%s: the worker command consumes no queue %q (its --queues= lists %s)" .path $queue (join "," $queues)) -}}
+{{- end -}}
+{{- if and .without (eq (len $queues) 1) -}}
+{{- fail (printf "%s: %q is the only queue of the worker command: no queue would be left for the other workers" .path $queue) -}}
+{{- end -}}
+{{- $result := list -}}
+{{- $seen := dict -}}
+{{- range .args -}}
+{{- $arg := toString . -}}
+{{- if hasPrefix "--queues=" $arg -}}
+{{- $arg = printf "--queues=%s" (ternary $.only (without $queues $queue | join ",") (not (empty $.only))) -}}
+{{- else if and $.only (hasPrefix "--hostname=" $arg) -}}
+{{- $arg = printf "--hostname=%s.%%h" $.only -}}{{- $_ := set $seen "hostname" true -}}
+{{- else if and $.only $.maxTasksPerChild (hasPrefix "--max-tasks-per-child=" $arg) -}}
+{{- $arg = printf "--max-tasks-per-child=%d" (int $.maxTasksPerChild) -}}{{- $_ := set $seen "maxTasks" true -}}
+{{- end -}}
+{{- $result = append $result $arg -}}
+{{- end -}}
+{{- if and $.only (not $seen.hostname) -}}
+{{- $result = append $result (printf "--hostname=%s.%%h" $.only) -}}
+{{- end -}}
+{{- if and $.only $.maxTasksPerChild (not $seen.maxTasks) -}}
+{{- $result = append $result (printf "--max-tasks-per-child=%d" (int $.maxTasksPerChild)) -}}
+{{- end -}}
+{{- toYaml $result -}}
 {{- end -}}

@@ -123,3 +123,24 @@ annotations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/*
+openedx-lib.workloads.lifecycle: the container `lifecycle` of a pod behind a Service: a preStop sleep of
+`preStopSeconds` (when above 0), so that the pod keeps serving while its removal from the endpoints reaches
+kube-proxy and the ingress controller; only then does it get SIGTERM. The sleep action of the kubelet
+(Kubernetes 1.30+), not `sleep` in the image: it needs no shell and counts against the grace period.
+Usage: {{- include "openedx-lib.workloads.lifecycle" (dict "values" .Values.web "path" "lms.web") | nindent 4 }}
+*/}}
+{{- define "openedx-lib.workloads.lifecycle" -}}
+{{- $v := .values -}}
+{{- if gt (int (default 0 $v.preStopSeconds)) 0 -}}
+{{- $grace := ternary 30 $v.terminationGracePeriodSeconds (kindIs "invalid" $v.terminationGracePeriodSeconds) -}}
+{{- if ge (int $v.preStopSeconds) (int $grace) -}}
+{{- fail (printf "%s.preStopSeconds (%d) must be below %s.terminationGracePeriodSeconds (%d; null: 30): the pod needs time to stop after it" .path (int $v.preStopSeconds) .path (int $grace)) -}}
+{{- end -}}
+lifecycle:
+  preStop:
+    sleep:
+      seconds: {{ int $v.preStopSeconds }}
+{{- end -}}
+{{- end -}}

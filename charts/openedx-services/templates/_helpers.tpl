@@ -56,11 +56,15 @@ Usage: {{ include "openedx-services.statefulset" (dict "name" "mysql" "component
 {{- define "openedx-services.statefulset" -}}
 {{- $ctx := .context -}}
 {{- $v := .values -}}
-{{- $pod := $v -}}
+{{- $annotations := deepCopy (default (dict) $v.podAnnotations) -}}
 {{- if hasKey $ctx.Values.credentials.revision .name -}}
-{{- $revision := dict "app.openedx.org/credentials-revision" (toString (index $ctx.Values.credentials.revision .name)) -}}
-{{- $pod = set (deepCopy $v) "podAnnotations" (merge $revision (default (dict) $v.podAnnotations)) -}}
+{{- $_ := set $annotations "app.openedx.org/credentials-revision" (toString (index $ctx.Values.credentials.revision .name)) -}}
 {{- end -}}
+{{- if $ctx.Values.evictionProtection -}}
+{{- $_ := set $annotations "cluster-autoscaler.kubernetes.io/safe-to-evict" "false" -}}
+{{- $_ = set $annotations "karpenter.sh/do-not-disrupt" "true" -}}
+{{- end -}}
+{{- $pod := set (deepCopy $v) "podAnnotations" $annotations -}}
 apiVersion: apps/v1
 kind: StatefulSet
 metadata:
@@ -177,8 +181,41 @@ spec:
         {{- end }}
         resources:
           requests:
-            storage: {{ $v.persistence.size | quote }}
+            storage: {{ include "openedx-services.claimSize" (dict "name" .name "values" $v "context" $ctx) | quote }}
   {{- end }}
+{{- end -}}
+
+{{/*
+openedx-services.claimSize: the storage of a data service's volumeClaimTemplate. That template is immutable:
+once the StatefulSet exists, its size stays what it was (a new `persistence.size` reaches the volume itself,
+`data-<name>-0`, which the Pulumi program patches). This checks such a change against the cluster first: a
+volume never shrinks, and grows only where its StorageClass has allowVolumeExpansion. Without a cluster
+(`helm template`) it is `persistence.size`.
+Usage: {{ include "openedx-services.claimSize" (dict "name" "mysql" "values" .Values.mysql "context" $) }}
+*/}}
+{{- define "openedx-services.claimSize" -}}
+{{- $size := .values.persistence.size -}}
+{{- $namespace := .context.Release.Namespace -}}
+{{- $kept := $size -}}
+{{- with lookup "apps/v1" "StatefulSet" $namespace .name -}}
+{{- range .spec.volumeClaimTemplates }}{{ if eq .metadata.name "data" }}{{ $kept = .spec.resources.requests.storage }}{{ end }}{{ end -}}
+{{- end -}}
+{{- $claimName := printf "data-%s-0" .name -}}
+{{- with lookup "v1" "PersistentVolumeClaim" $namespace $claimName -}}
+{{- $current := .spec.resources.requests.storage -}}
+{{- $want := include "openedx-lib.resources.memoryBytes" $size | int64 -}}
+{{- $have := include "openedx-lib.resources.memoryBytes" $current | int64 -}}
+{{- if lt $want $have -}}
+{{- fail (printf "%s.persistence.size (%s) is below the size of its volume %s (%s): a volume cannot shrink" $.name $size $claimName $current) -}}
+{{- end -}}
+{{- if gt $want $have -}}
+{{- $class := lookup "storage.k8s.io/v1" "StorageClass" "" (toString .spec.storageClassName) -}}
+{{- if not (and $class $class.allowVolumeExpansion) -}}
+{{- fail (printf "%s.persistence.size (%s) is above the size of its volume %s (%s), and its StorageClass %q does not allow volume expansion (allowVolumeExpansion): keep %s, or move the data to a volume of a class that does" $.name $size $claimName $current (toString .spec.storageClassName) $current) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $kept -}}
 {{- end -}}
 
 {{/*
