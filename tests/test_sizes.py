@@ -120,6 +120,7 @@ def test_the_program_hands_each_chart_its_size(evaluate_stack) -> None:
     assert services["mongodb"]["persistence"] == {"size": "80Gi"}
     assert services["mysql"]["persistence"] == {"size": "100Gi"}
     assert services["redis"]["maxmemory"] == "1536mb" and services["mongodb"]["wiredTigerCacheSizeGB"] == 1.0
+    assert services["mysql"]["extraArgs"] == ["--innodb-buffer-pool-size=2048M"]  # half of the 4Gi limit
     patches = {inputs(r)["metadata"]["name"]: inputs(r)["spec"]["resources"]["requests"]["storage"]
                for r in of_type(recording, "kubernetes:core/v1:PersistentVolumeClaimPatch")}
     assert patches == {"data-mysql-0": "100Gi", "data-mongodb-0": "80Gi", "data-redis-0": "5Gi",
@@ -127,3 +128,24 @@ def test_the_program_hands_each_chart_its_size(evaluate_stack) -> None:
     for patch in of_type(recording, "kubernetes:core/v1:PersistentVolumeClaimPatch"):
         assert patch.retain_on_delete and inputs(patch)["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
         assert any(urn.endswith("demo-services") for urn in patch.depends_on)
+
+
+def test_the_readme_capacity_tables_are_current() -> None:
+    """The README's tables are what `python -m operations.capacity` prints (run it after changing a preset)."""
+    import re
+    from pathlib import Path
+
+    from operations.capacity import markdown_table, presets_table
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for name, table in (("presets", presets_table()), ("footprint", markdown_table())):
+        found = re.search(rf"<!-- capacity:{name} -->\n(.*?)\n<!-- /capacity:{name} -->", readme, re.S)
+        assert found and found.group(1) == table, f"README's capacity:{name} table is out of date"
+
+
+def test_instances_fit_by_the_scarcer_resource() -> None:
+    from operations.capacity import fits
+
+    # 6 nodes of 3.5 CPU and 13 GiB for pods: 21 CPUs, 78 GiB.
+    assert fits(6, 1000, 2 * 2**30) == 21  # CPU runs out first
+    assert fits(6, 500, 10 * 2**30) == 7  # memory runs out first

@@ -13,7 +13,14 @@ from components.platform import Routing
 from components.settings.email import EmailSettings
 from components.settings.instance import Image, InstanceSettings, tutor_versions
 from components.settings.model import Environment
-from components.settings.sizes import Plan, PlannedWorkload, mongodb_cache_gb, plan, redis_maxmemory
+from components.settings.sizes import (
+    Plan,
+    PlannedWorkload,
+    mongodb_cache_gb,
+    mysql_buffer_pool,
+    plan,
+    redis_maxmemory,
+)
 from components.settings.stack import StackSettings
 
 INSTANCE_LABEL = "app.openedx.org/instance"
@@ -124,6 +131,7 @@ def services_values(
     values["mongodb"]["databases"] = mongodb_databases(instance)
     values["mongodb"]["wiredTigerCacheSizeGB"] = mongodb_cache_gb(planned)
     values["redis"]["maxmemory"] = redis_maxmemory(planned)
+    values["mysql"]["extraArgs"] = [f"--innodb-buffer-pool-size={mysql_buffer_pool(planned)}"]
     return values
 
 

@@ -159,6 +159,12 @@ def redis_maxmemory(planned: Plan) -> str:
     return f"{memory_bytes(planned.workloads['redis'].resources.limits.memory) * 3 // 4 // 2**20}mb"
 
 
+def mysql_buffer_pool(planned: Plan) -> str:
+    """InnoDB's buffer pool: half of MySQL's memory limit (MySQL's own default, 128M, would leave most of it idle);
+    the rest for connections' buffers and the server itself."""
+    return f"{memory_bytes(planned.workloads['mysql'].resources.limits.memory) // 2 // 2**20}M"
+
+
 def mongodb_cache_gb(planned: Plan) -> float:
     """WiredTiger's cache: a third of MongoDB's memory limit (connections, aggregations and the filesystem cache
     need the rest), at least MongoDB's minimum of 0.25 GB."""

@@ -208,6 +208,46 @@ def test_each_instance_pods_fit_its_quota(cluster: Cluster, deployed: Completed)
                 assert used[resource] <= quantity(limit), f"{namespace}: {resource} {used[resource]} > {limit}"
 
 
+PRIORITIES = {"openedx-data": 100000, "openedx-web": 50000, "openedx-worker": 20000, "openedx-job": 10000}
+
+
+def test_pods_run_at_the_priority_of_their_kind(cluster: Cluster, deployed: Completed) -> None:
+    """The API server resolved each pod's class to its value: data services above web pods above workers above
+    Jobs, and Jobs never preempt."""
+    classes = {c["metadata"]["name"]: c for c in cluster.items("priorityclasses")
+               if c["metadata"]["name"] in PRIORITIES}
+    assert {name: c["value"] for name, c in classes.items()} == PRIORITIES
+    assert classes["openedx-job"]["preemptionPolicy"] == "Never"
+    for namespace in NAMESPACES.values():
+        for pod in cluster.items("pods", namespace):
+            owner = pod["metadata"].get("ownerReferences", [{}])[0].get("kind")
+            name = pod["metadata"]["labels"].get("app.kubernetes.io/name", "")
+            expected = ("openedx-data" if owner == "StatefulSet" else "openedx-job" if owner == "Job"
+                        else "openedx-worker" if "-worker" in name else "openedx-web")
+            assert (pod["spec"].get("priorityClassName"), pod["spec"].get("priority")) == (
+                expected, PRIORITIES[expected]), f"{namespace}/{pod['metadata']['name']}"
+
+
+def test_web_pods_keep_serving_while_they_leave_and_data_pods_stay_put(cluster: Cluster, deployed: Completed) -> None:
+    """The API server kept the kubelet's preStop sleep (Kubernetes 1.30+) of every web pod, within its grace
+    period; node autoscalers may not move a data service's pod."""
+    for namespace in NAMESPACES.values():
+        for deployment in cluster.items("deployments", namespace):
+            spec = deployment["spec"]["template"]["spec"]
+            (container,) = spec["containers"]
+            name = deployment["metadata"]["name"]
+            if "-worker" in name:
+                assert "lifecycle" not in container and spec["terminationGracePeriodSeconds"] >= 300, name
+                continue
+            assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 10}}}, f"{namespace}/{name}"
+            assert spec["terminationGracePeriodSeconds"] > 10
+            assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        for statefulset in cluster.items("statefulsets", namespace):
+            annotations = statefulset["spec"]["template"]["metadata"]["annotations"]
+            assert annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false"
+            assert annotations["karpenter.sh/do-not-disrupt"] == "true"
+
+
 def test_admission_is_enforced(cluster: Cluster, deployed: Completed) -> None:
     """The checks above mean something only if the API server applies the namespace's rules: it refuses what
     breaks them (Pod Security, ResourceQuota) and completes what leaves things out (LimitRange, ServiceAccount)."""

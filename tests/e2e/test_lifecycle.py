@@ -305,6 +305,52 @@ def test_a_scaling_change_scales_without_starting_a_job(lifecycle: Lifecycle) ->
     assert revisions[-1]["info"]["status"] == "deployed" and len(revisions) == 3
 
 
+def _volumes(**sizes: str) -> Callable[[Config], None]:
+    def resize(config: Config) -> None:
+        instance(config, "demo")["volumes"] = sizes
+    return resize
+
+
+def _claim_size(lifecycle: Lifecycle, claim: str) -> str:
+    found = lifecycle.cluster.kubectl("get", "persistentvolumeclaim", claim, "-n", NAMESPACE["demo"])
+    return str(found["spec"]["resources"]["requests"]["storage"])
+
+
+def test_a_data_volume_grows_in_place_only_where_its_class_allows_and_never_shrinks(lifecycle: Lifecycle) -> None:
+    """`volumes.redis` above the volume's size: refused while the StorageClass cannot expand volumes; once it can,
+    the claim grows and Redis keeps running (its StatefulSet is not touched); a smaller size is refused."""
+    cluster = lifecycle.cluster
+    (redis,) = cluster.items("pods", NAMESPACE["demo"], selector="app.kubernetes.io/name=redis")
+    size = _claim_size(lifecycle, "data-redis-0")
+    assert size == "2Gi"  # the medium size's
+
+    refused = lifecycle.up(_volumes(redis="3Gi"))
+    assert refused.returncode != 0
+    assert ('redis.persistence.size (3Gi) is above the size of its volume data-redis-0 (2Gi), and its StorageClass '
+            '"standard" does not allow volume expansion') in refused.output, refused
+    assert _claim_size(lifecycle, "data-redis-0") == "2Gi"
+
+    expandable = cluster.run("kubectl", "patch", "storageclass", "standard", "-p", '{"allowVolumeExpansion": true}')
+    assert expandable.returncode == 0, expandable
+    try:
+        grown = lifecycle.up(_volumes(redis="3Gi"))
+        assert grown.returncode == 0, grown
+        assert _claim_size(lifecycle, "data-redis-0") == "3Gi"
+        statefulset = cluster.kubectl("get", "statefulset", "redis", "-n", NAMESPACE["demo"])
+        assert statefulset["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "2Gi"
+        (after,) = cluster.items("pods", NAMESPACE["demo"], selector="app.kubernetes.io/name=redis")
+        assert after["metadata"]["uid"] == redis["metadata"]["uid"], "Redis restarted for a volume growth"
+
+        shrunk = lifecycle.up(_volumes(redis="2Gi"))
+        assert shrunk.returncode != 0
+        assert ("redis.persistence.size (2Gi) is below the size of its volume data-redis-0 (3Gi): a volume cannot "
+                "shrink") in shrunk.output, shrunk
+        assert _claim_size(lifecycle, "data-redis-0") == "3Gi"
+    finally:
+        restored = cluster.run("kubectl", "patch", "storageclass", "standard", "-p", '{"allowVolumeExpansion": false}')
+        assert restored.returncode == 0, restored
+
+
 def _maintenance(on: bool) -> Callable[[Config], None]:
     def switch(config: Config) -> None:
         instance(config, "demo")["maintenance"] = on
