@@ -117,14 +117,14 @@ def test_the_program_hands_each_chart_its_size(evaluate_stack) -> None:
     assert app["lms"]["highMemWorker"]["resources"]["limits"]["memory"] == "6Gi"
     assert "highMemWorker" not in app["cms"]
     assert app["caddy"]["replicaCount"] == 3
-    assert services["mongodb"]["persistence"] == {"size": "80Gi"}
-    assert services["mysql"]["persistence"] == {"size": "100Gi"}
+    # The instance sizes mongodb's volume itself: the program grows it; the others take the size's at install.
+    assert services["mongodb"]["persistence"] == {"size": "80Gi", "expand": True}
+    assert services["mysql"]["persistence"] == {"size": "100Gi", "expand": False}
     assert services["redis"]["maxmemory"] == "1536mb" and services["mongodb"]["wiredTigerCacheSizeGB"] == 1.0
     assert services["mysql"]["extraArgs"] == ["--innodb-buffer-pool-size=2048M"]  # half of the 4Gi limit
     patches = {inputs(r)["metadata"]["name"]: inputs(r)["spec"]["resources"]["requests"]["storage"]
                for r in of_type(recording, "kubernetes:core/v1:PersistentVolumeClaimPatch")}
-    assert patches == {"data-mysql-0": "100Gi", "data-mongodb-0": "80Gi", "data-redis-0": "5Gi",
-                       "data-meilisearch-0": "20Gi"}
+    assert patches == {"data-mongodb-0": "80Gi"}
     for patch in of_type(recording, "kubernetes:core/v1:PersistentVolumeClaimPatch"):
         assert patch.retain_on_delete and inputs(patch)["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
         assert any(urn.endswith("demo-services") for urn in patch.depends_on)

@@ -22,7 +22,7 @@ from components.platform import Routing
 from components.provisioning import DatabaseUser, SharedServers
 from components.releases import chart_release
 from components.settings.instance import InstanceSettings
-from components.settings.sizes import Plan, plan
+from components.settings.sizes import plan
 from components.settings.stack import StackSettings
 
 SERVICES_RELEASE_TIMEOUT = 900
@@ -112,7 +112,7 @@ class Instance(pulumi.ComponentResource):
                                        backups_volume=backups_volume),
                 child, depends_on=[foundation, credentials], timeout=SERVICES_RELEASE_TIMEOUT,
             )
-            data_services += [services, *_grown_volumes(name, planned, in_cluster, ns, services, child)]
+            data_services += [services, *_grown_volumes(name, instance, in_cluster, ns, services, child)]
 
         mail = endpoints.mail_credentials(infrastructure, email, name, self)
         tutor = endpoints.tutor_instance(instance, infrastructure, generated, storage, cache, email, mail)
@@ -168,12 +168,13 @@ class Instance(pulumi.ComponentResource):
         self.register_outputs({"namespace": self.namespace, "lmsUrl": self.lms_url, "studioUrl": self.studio_url})
 
 
-def _grown_volumes(name: str, planned: Plan, services: frozenset[str], namespace: pulumi.Input[str],
+def _grown_volumes(name: str, instance: InstanceSettings, services: frozenset[str], namespace: pulumi.Input[str],
                    release: pulumi.Resource, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
-    """The size of each in-cluster data volume, set on its claim: a StatefulSet's volumeClaimTemplates never
-    change, so a larger `volumes.<service>` reaches the claim here (after the services Release, whose chart has
-    refused a smaller size or a StorageClass that cannot expand). Forced over the StatefulSet controller's
-    ownership of the field; kept on delete (the claim is the data, and an emptied field would be refused)."""
+    """The size of each in-cluster data volume the instance sizes itself (`volumes.<service>`), set on its claim: a
+    StatefulSet's volumeClaimTemplates never change, so a larger size reaches the claim here (after the services
+    Release, whose chart has refused a smaller size or a StorageClass that cannot expand; the API server's dry run
+    refuses a smaller one at the preview). Forced over the StatefulSet controller's ownership of the field; kept on
+    delete (the claim is the data, and an emptied field would be refused)."""
     return [
         k8s.core.v1.PersistentVolumeClaimPatch(
             f"{name}-volume-{service}",
@@ -184,5 +185,5 @@ def _grown_volumes(name: str, planned: Plan, services: frozenset[str], namespace
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[release],
                                                                             retain_on_delete=True)),
         )
-        for service, size in planned.volumes.items() if service in services
+        for service, size in values.grown_volumes(instance).items() if service in services
     ]

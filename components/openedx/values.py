@@ -126,13 +126,20 @@ def services_values(
             continue
         values[service]["priorityClassName"] = priorities.DATA.name
         if service in planned.volumes:
-            values[service]["persistence"] = {"size": planned.volumes[service]}
+            values[service]["persistence"] = {"size": planned.volumes[service],
+                                              "expand": service in grown_volumes(instance)}
             values[service]["resources"] = planned.workloads[service].resources.as_values()
     values["mongodb"]["databases"] = mongodb_databases(instance)
     values["mongodb"]["wiredTigerCacheSizeGB"] = mongodb_cache_gb(planned)
     values["redis"]["maxmemory"] = redis_maxmemory(planned)
     values["mysql"]["extraArgs"] = [f"--innodb-buffer-pool-size={mysql_buffer_pool(planned)}"]
     return values
+
+
+def grown_volumes(instance: InstanceSettings) -> dict[str, str]:
+    """The data volumes the instance sizes itself (`volumes.<service>`), which the program grows to that size: a
+    size preset's volumes are created at install only, so that no claim of a default instance costs a resource."""
+    return instance.volumes.model_dump(exclude_none=True)
 
 
 FORUM_DATABASE = "cs_comments_service"  # tutor-forum's FORUM_MONGODB_DATABASE (its indexes are created at init)

@@ -187,10 +187,10 @@ spec:
 
 {{/*
 openedx-services.claimSize: the storage of a data service's volumeClaimTemplate. That template is immutable:
-once the StatefulSet exists, its size stays what it was (a new `persistence.size` reaches the volume itself,
-`data-<name>-0`, which the Pulumi program patches). This checks such a change against the cluster first: a
-volume never shrinks, and grows only where its StorageClass has allowVolumeExpansion. Without a cluster
-(`helm template`) it is `persistence.size`.
+once the StatefulSet exists, its size stays what it was. With `persistence.expand`, the volume itself
+(`data-<name>-0`) is to be grown to `persistence.size` (the Pulumi program patches the claim): this checks that
+against the cluster first: a volume never shrinks, and grows only where its StorageClass has
+allowVolumeExpansion. Without a cluster (`helm template`) it is `persistence.size`.
 Usage: {{ include "openedx-services.claimSize" (dict "name" "mysql" "values" .Values.mysql "context" $) }}
 */}}
 {{- define "openedx-services.claimSize" -}}
@@ -201,6 +201,7 @@ Usage: {{ include "openedx-services.claimSize" (dict "name" "mysql" "values" .Va
 {{- range .spec.volumeClaimTemplates }}{{ if eq .metadata.name "data" }}{{ $kept = .spec.resources.requests.storage }}{{ end }}{{ end -}}
 {{- end -}}
 {{- $claimName := printf "data-%s-0" .name -}}
+{{- if .values.persistence.expand -}}
 {{- with lookup "v1" "PersistentVolumeClaim" $namespace $claimName -}}
 {{- $current := .spec.resources.requests.storage -}}
 {{- $want := include "openedx-lib.resources.memoryBytes" $size | int64 -}}
@@ -212,6 +213,7 @@ Usage: {{ include "openedx-services.claimSize" (dict "name" "mysql" "values" .Va
 {{- $class := lookup "storage.k8s.io/v1" "StorageClass" "" (toString .spec.storageClassName) -}}
 {{- if not (and $class $class.allowVolumeExpansion) -}}
 {{- fail (printf "%s.persistence.size (%s) is above the size of its volume %s (%s), and its StorageClass %q does not allow volume expansion (allowVolumeExpansion): keep %s, or move the data to a volume of a class that does" $.name $size $claimName $current (toString .spec.storageClassName) $current) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
