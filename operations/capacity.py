@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import get_args
 
 from components.openedx import quota
-from components.settings.sizes import PRESETS, SCALED, Plan, SizeName, cpu_millis, memory_bytes
+from components.settings.sizes import FIXED, PRESETS, SCALED, Plan, SizeName, cpu_millis, memory_bytes
 
 CLOUD_SERVICES = frozenset({"mongodb", "redis", "meilisearch"})
 NODE_CPU_MILLIS = 3500
@@ -39,7 +39,7 @@ class Footprint:
 def _steady(planned: Plan, services: frozenset[str]) -> tuple[int, int]:
     cpu = memory = 0
     for key, workload in planned.workloads.items():
-        if not workload.enabled or (key not in SCALED and key not in ("mfe", "caddy") and key not in services):
+        if not workload.enabled or (key not in SCALED and key not in FIXED and key not in services):
             continue
         cpu += workload.min_replicas * cpu_millis(workload.resources.requests.cpu)
         memory += workload.min_replicas * memory_bytes(workload.resources.requests.memory)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from components.charts import chart_values
-from components.settings.sizes import SCALED, Amounts, Plan, PodResources, cpu_millis, memory_bytes
+from components.settings.sizes import FIXED, SCALED, Amounts, Plan, PodResources, cpu_millis, memory_bytes
 
 APP_VALUES = "charts/openedx/values.yaml"
 SERVICES_VALUES = "charts/openedx-services/values.yaml"
@@ -49,7 +49,7 @@ def _pods(planned: Plan, services: frozenset[str]) -> list[tuple[int, list[PodRe
     for key, workload in planned.workloads.items():
         if not workload.enabled:
             continue
-        if key in SCALED or key in ("mfe", "caddy"):
+        if key in SCALED or key in FIXED:
             pods.append((workload.max_replicas + SURGE_PODS, [workload.resources]))
         elif key in services:
             sync = _resources(chart_values(SERVICES_VALUES)["credentials"]["sync"]["resources"])

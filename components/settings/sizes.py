@@ -23,9 +23,7 @@ DEFAULT_SIZES: dict[Environment, SizeName] = {"dev": "small", "staging": "medium
 SCALED = ("lms", "cms", "lmsWorker", "cmsWorker", "lmsHighMemWorker")
 """The autoscaled workloads, by their stack key under `workloads`."""
 FIXED = ("mfe", "caddy")
-DATA_SERVICES = ("mysql", "mongodb", "redis", "meilisearch")
-VOLUMES = DATA_SERVICES
-"""The data services whose volume size is an instance setting (`volumes.<service>`)."""
+"""The workloads of a fixed replica count, by their stack key."""
 
 
 @dataclass(frozen=True)
@@ -61,9 +59,9 @@ class PlannedWorkload:
 class Plan:
     size: SizeName
     workloads: dict[str, PlannedWorkload]
-    """By stack key: SCALED, FIXED and DATA_SERVICES."""
+    """By stack key: SCALED, FIXED and the in-cluster data services."""
     volumes: dict[str, str]
-    """Data volume size by service (VOLUMES)."""
+    """Data volume size by service (`volumes.<service>`)."""
 
 
 def _pod(cpu: str, memory: str, cpu_limit: str) -> PodResources:
