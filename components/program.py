@@ -11,7 +11,7 @@ from pulumi.runtime import config as runtime_config
 
 from components import clouds
 from components.infrastructure import Infrastructure, ManagedEndpoint
-from components.openedx import tutor_checks
+from components.openedx import tutor_checks, tutor_keys
 from components.openedx.instance import Instance, InstanceArgs
 from components.platform import Platform, Routing
 from components.provisioning import SharedServers
@@ -32,9 +32,10 @@ def engine_config() -> Mapping[str, Any]:
     return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
 
 
-INSTANCE_CHECKS = (tutor_checks.settings_problems,)
-"""What the Open edX layer adds to the settings' checks of every instance: the Tutor keys the program sets, and
-values Tutor could not render. So a stack Tutor would refuse is refused before anything is created."""
+INSTANCE_CHECKS = (tutor_checks.settings_problems, tutor_keys.settings_problems)
+"""What the Open edX layer adds to the settings' checks of every instance: the Tutor keys the program sets, values
+Tutor could not render, and keys nothing would read. So a stack Tutor would refuse, or a setting that would be
+ignored, is refused before anything is created."""
 
 
 def load_settings() -> StackSettings:

@@ -45,11 +45,13 @@ def user_secret_name(instance: str, engine: str) -> str:
 @dataclass(frozen=True)
 class DatabaseUser:
     """What the instance's user on the shared servers is: its password per engine (secret), the generation of each
-    (a rotation upgrades the Release, which sets the new one), and its MySQL connection limit."""
+    (a rotation upgrades the Release, which sets the new one), its MySQL connection limit, and its MySQL databases
+    besides the instance's (its plugins'), provisioned and dropped with it."""
 
     passwords: dict[str, pulumi.Output[str]]
     revisions: dict[str, int]
     max_connections: int
+    extra_databases: tuple[str, ...] = ()
 
 
 class ServerAccess(NamedTuple):
@@ -84,7 +86,8 @@ def provisioning_values(instance: str, servers: dict[str, ServerAccess], user: D
             # A managed server takes TLS connections only: fail rather than fall back to plain text, and verify
             # the server when its CA is known.
             ssl_mode = "PREFERRED" if not server.tls else "VERIFY_CA" if server.ca_known else "REQUIRED"
-            values[engine] |= {"sslMode": ssl_mode, "maxConnections": user.max_connections}
+            values[engine] |= {"sslMode": ssl_mode, "maxConnections": user.max_connections,
+                               "extraDatabases": list(user.extra_databases)}
     return values
 
 

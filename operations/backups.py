@@ -12,7 +12,8 @@ from operations.stack import OperationError
 # The openedx chart's CronJobs (templates/backups/): each command's run is a copy of one.
 BACKUP, VERIFY, RESTORE, LIST = "openedx-backup", "openedx-backup-verify", "openedx-restore", "openedx-backup-list"
 TEMPLATES = (BACKUP, VERIFY, RESTORE, LIST)
-WEB_AND_WORKERS = ("lms", "cms", "lms-worker", "cms-worker", "lms-worker-high-mem")
+WEB_AND_WORKERS = ("lms", "cms", "lms-worker", "cms-worker", "lms-worker-high-mem", "notes", "credentials")
+"""What writes to the databases: stopped by maintenance before a restore (plugin services only where they run)."""
 INIT_RECORD = "openedx-init"
 
 

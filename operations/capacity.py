@@ -3,7 +3,7 @@ README's capacity table (`python -m operations.capacity` prints it; a test keeps
 
 Counted: the requests of every pod at the workloads' minimum (steady state) and the instance's ResourceQuota (every
 workload at its maximum, a surge pod each, the Jobs beside them), with the data services a cloud stack runs in the
-cluster by default (MongoDB, Redis, Meilisearch; MySQL on the cloud's managed server).
+cluster by default (MongoDB, Redis, Meilisearch; MySQL on the cloud's managed server), and the default plugins.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import get_args
 
 from components.openedx import quota
-from components.settings.sizes import FIXED, PRESETS, SCALED, Plan, SizeName, cpu_millis, memory_bytes
+from components.settings.instance import InstanceSettings
+from components.settings.sizes import FIXED, PRESETS, SCALED, Plan, SizeName, cpu_millis, memory_bytes, plan
 
 CLOUD_SERVICES = frozenset({"mongodb", "redis", "meilisearch"})
 NODE_CPU_MILLIS = 3500
@@ -47,7 +48,9 @@ def _steady(planned: Plan, services: frozenset[str]) -> tuple[int, int]:
 
 
 def footprint(size: SizeName, services: frozenset[str] = CLOUD_SERVICES) -> Footprint:
-    planned = PRESETS[size]
+    """An instance of `size` with the default plugins (no plugin service), outside `dev`."""
+    planned = plan(InstanceSettings.model_validate({"name": "sized", "lmsHost": "sized.example.com", "size": size}),
+                   "production")
     bounds = quota.bounds(planned, services)
     steady_cpu, steady_memory = _steady(planned, services)
     return Footprint(size, steady_cpu, steady_memory, cpu_millis(bounds.hard["requests.cpu"]),

@@ -286,12 +286,14 @@ def test_each_instance_database_is_provisioned_before_its_application(stack) -> 
     endpoint = one(recording, "aws:rds/instance:Instance").outputs["address"]
     for instance in of_type(recording, "openedx:index:Instance"):
         release, values = provisioning(recording, instance.name)
-        assert values["mysql"] | {"maxConnections": 0} == {
+        assert values["mysql"] | {"maxConnections": 0, "extraDatabases": []} == {
             "enabled": True, "host": endpoint, "port": 3306, "adminSecret": "mysql-admin", "caKey": "ca.pem",
             "sslMode": "VERIFY_CA", "instanceDatabase": f"openedx_{instance.name}",
             "instanceUser": f"openedx_{instance.name}", "passwordSecret": f"{instance.name}-mysql-user",
-            "passwordRevision": 0, "maxConnections": 0}
+            "passwordRevision": 0, "maxConnections": 0, "extraDatabases": []}
         assert values["mysql"]["maxConnections"] > 0
+        # The plugins' databases, the instance's too (its name in front).
+        assert all(name.startswith(f"openedx_{instance.name}_") for name in values["mysql"]["extraDatabases"])
         # Outside production, removing the instance drops its database; in production it stays.
         assert values["removeOnUninstall"] is (environment != "production")
         app = named(recording, "kubernetes:helm.sh/v3:Release", f"{instance.name}-openedx")

@@ -1,6 +1,6 @@
 """The in-cluster MySQL's `credentials-sync` container, its script run as the pod runs it against a real server
-(Debian's MariaDB): a rotated password reaches the server, root's password is the one it logs in with, and it
-never creates a user of its own."""
+(Debian's MariaDB): a rotated password reaches the server, root's password is the one it logs in with, it never
+creates a user of its own, and it gives the user the plugins' databases, never dropping one."""
 
 from __future__ import annotations
 
@@ -30,14 +30,16 @@ def server(tmp_path: Path) -> Iterator[Mariadb]:
 
 
 def sync(server: Mariadb, directory: Path, password: str, root_password: str = "root-pass",
-         timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """The script with the credentials files the Secret would mount (without the container's final sleep)."""
+         timeout: float = 60, extra_databases: str = "") -> subprocess.CompletedProcess[str]:
+    """The script with the credentials files the Secret would mount and the container's environment (without its
+    final sleep)."""
     credentials = directory / "credentials"
     credentials.mkdir(exist_ok=True)
     (credentials / "mysql-password").write_text(password)
     (credentials / "mysql-root-password").write_text(root_password)
     env = {"PATH": os.environ["PATH"], "MYSQL_USER": USER, "MYSQL_SOCKET": str(server.socket),
-           "CREDENTIALS": str(credentials), "SYNCED": str(directory / "synced")}
+           "CREDENTIALS": str(credentials), "SYNCED": str(directory / "synced"),
+           "MYSQL_EXTRA_DATABASES": extra_databases}
     return subprocess.run(["bash", "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=timeout,
                           check=False)
 
@@ -50,10 +52,15 @@ def as_root(server: Mariadb, statements: str) -> str:
     return done.stdout
 
 
-def logs_in(server: Mariadb, password: str) -> bool:
+def as_user(server: Mariadb, password: str, statements: str, database: str = "openedx"
+            ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["mariadb", "--no-defaults", "--host=127.0.0.1", f"--port={server.port}", f"--user={USER}",
-                           f"--password={password}", "--execute=SELECT 1", "openedx"],
-                          capture_output=True, check=False).returncode == 0
+                           f"--password={password}", f"--execute={statements}", database],
+                          capture_output=True, text=True, check=False)
+
+
+def logs_in(server: Mariadb, password: str) -> bool:
+    return as_user(server, password, "SELECT 1").returncode == 0
 
 
 def test_a_rotated_password_reaches_the_server_and_the_pod_is_then_ready(server: Mariadb, tmp_path: Path) -> None:
@@ -79,3 +86,36 @@ def test_it_never_creates_the_user_the_image_creates_on_first_start(server: Mari
     with pytest.raises(subprocess.TimeoutExpired):
         sync(server, tmp_path, "rotated-password", timeout=3)
     assert as_root(server, f"SELECT COUNT(*) FROM mysql.user WHERE User = '{USER}'").strip() == "0"
+
+
+def test_the_plugins_databases_are_created_and_granted_to_the_user_and_never_dropped(server: Mariadb,
+                                                                                     tmp_path: Path) -> None:
+    as_root(server, "CREATE DATABASE credentials CHARACTER SET latin1; CREATE TABLE credentials.kept (id INT); "
+                    "INSERT INTO credentials.kept VALUES (1); CREATE DATABASE discovery;")
+    done = sync(server, tmp_path, "password", extra_databases="notes credentials")
+    assert done.returncode == 0, done.stderr
+    assert "openedx has ALL on notes credentials" in done.stdout
+    # Created as Tutor's databases are; one that exists is left as it is.
+    assert as_root(server, "SELECT schema_name, default_character_set_name, default_collation_name "
+                           "FROM information_schema.schemata WHERE schema_name IN ('notes', 'credentials') "
+                           "ORDER BY 1").splitlines() == ["credentials\tlatin1\tlatin1_swedish_ci",
+                                                          "notes\tutf8mb4\tutf8mb4_unicode_ci"]
+    # The user works in each; an existing database keeps its data; another database stays out of its reach.
+    for database in ("notes", "credentials"):
+        created = as_user(server, "password", "CREATE TABLE t (id INT); DROP TABLE t;", database)
+        assert created.returncode == 0, created.stderr
+    assert as_user(server, "password", "SELECT id FROM kept", "credentials").stdout.split() == ["id", "1"]
+    assert "denied" in as_user(server, "password", "SELECT 1", "discovery").stderr
+
+    # A plugin removed: its database and its data stay, for the day it is enabled again.
+    assert sync(server, tmp_path, "password", extra_databases="notes").returncode == 0
+    assert as_user(server, "password", "SELECT id FROM kept", "credentials").stdout.split() == ["id", "1"]
+    grants = as_root(server, f"SHOW GRANTS FOR '{USER}'@'%'")
+    assert [grants.count(f"`{database}`.*") for database in ("openedx", "notes", "credentials")] == [1, 1, 1]
+
+
+def test_a_name_that_is_not_a_database_name_stops_it_before_any_sql(server: Mariadb, tmp_path: Path) -> None:
+    done = sync(server, tmp_path, "rotated-password", extra_databases="notes openedx`.*;DROP-DATABASE-openedx")
+    assert done.returncode == 1 and "not a database name: openedx`.*;DROP-DATABASE-openedx" in done.stderr
+    assert logs_in(server, "first-password") and not (tmp_path / "synced").exists()
+    assert as_root(server, "SHOW DATABASES LIKE 'notes'").strip() == ""

@@ -1,5 +1,6 @@
 """The openedx-provisioning chart's MySQL scripts, run as its Jobs run them, against a real server (Debian's MariaDB):
-the instance's database and user with their connection limit, a rotation, and the drop when the instance goes."""
+the instance's databases (its own and its plugins') and user with their connection limit, a rotation, and the drop
+when the instance goes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.backups.servers import Mariadb, mariadb
 
 FILES = PROJECT_DIR / "charts/openedx-provisioning/files"
 DATABASE = USER = "openedx_campus"
+PLUGINS = ("openedx_campus_notes", "openedx_campus_credentials")
 
 
 @pytest.fixture
@@ -28,8 +30,8 @@ def server(tmp_path: Path) -> Iterator[Mariadb]:
         yield running
 
 
-def run(server: Mariadb, tmp_path: Path, action: str, password: str = "", limit: int = 0
-        ) -> subprocess.CompletedProcess[str]:
+def run(server: Mariadb, tmp_path: Path, action: str, password: str = "", limit: int = 0,
+        extra_databases: str = "") -> subprocess.CompletedProcess[str]:
     """files/mysql.sh with the Job's environment (ACTION among it) and credentials files. MariaDB's client has no
     --ssl-mode (MySQL's, in the Job's image, has): a `mysql` first on PATH drops it."""
     shim = tmp_path / "bin"
@@ -43,16 +45,17 @@ def run(server: Mariadb, tmp_path: Path, action: str, password: str = "", limit:
         (credentials / name).write_text(value)
     env = {"PATH": f"{shim}:{os.environ['PATH']}", "SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(server.port),
            "SSL_MODE": "PREFERRED", "DATABASE": DATABASE, "APP_USER": USER, "MAX_CONNECTIONS": str(limit),
-           "CREDENTIALS": str(credentials), "HOME": str(tmp_path), "ACTION": action}
+           "CREDENTIALS": str(credentials), "HOME": str(tmp_path), "ACTION": action,
+           "EXTRA_DATABASES": extra_databases}
     return subprocess.run(["bash", "-c", (FILES / "mysql.sh").read_text()], env=env, capture_output=True,
                           text=True, timeout=60, check=False)
 
 
-def login(server: Mariadb, password: str) -> subprocess.Popen[str]:
+def login(server: Mariadb, password: str, database: str = DATABASE) -> subprocess.Popen[str]:
     """A session of the instance's user, held open until closed; each result line comes as soon as it is read."""
     return subprocess.Popen(
         ["mariadb", "--no-defaults", "--host=127.0.0.1", f"--port={server.port}", f"--user={USER}",
-         f"--password={password}", "--batch", "--skip-column-names", "--unbuffered", DATABASE],
+         f"--password={password}", "--batch", "--skip-column-names", "--unbuffered", database],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -105,3 +108,36 @@ def test_the_removal_drops_the_database_and_the_user_and_may_run_again(server: M
         assert done.returncode == 0, done.stderr
         assert server.sql(f"SHOW DATABASES LIKE '{DATABASE}'").strip() == ""
         assert server.sql(f"SELECT COUNT(*) FROM mysql.user WHERE User = '{USER}'").strip() == "0"
+
+
+def works_in(server: Mariadb, password: str, database: str) -> bool:
+    session = login(server, password, database)
+    session.communicate("CREATE TABLE t (id INT); DROP TABLE t;", timeout=30)
+    return session.returncode == 0
+
+
+def test_the_plugins_databases_are_provisioned_and_dropped_with_the_instances(server: Mariadb,
+                                                                              tmp_path: Path) -> None:
+    server.sql("CREATE DATABASE openedx_other_notes")  # another instance's
+    done = run(server, tmp_path, "provision", "password", limit=10, extra_databases=" ".join(PLUGINS))
+    assert done.returncode == 0, done.stderr
+    created = server.sql("SELECT schema_name, default_character_set_name, default_collation_name "
+                         "FROM information_schema.schemata WHERE schema_name LIKE 'openedx_campus%' ORDER BY 1")
+    assert created.splitlines() == [f"{name}\tutf8mb4\tutf8mb4_unicode_ci" for name in sorted((DATABASE, *PLUGINS))]
+    assert all(works_in(server, "password", database) for database in (DATABASE, *PLUGINS))
+    assert not works_in(server, "password", "openedx_other_notes")
+    # Provisioned again (an upgrade, a rotation): the data stays.
+    server.sql("CREATE TABLE kept (id INT); INSERT INTO kept VALUES (1);", PLUGINS[0])
+    assert run(server, tmp_path, "provision", "rotated", limit=10, extra_databases=" ".join(PLUGINS)).returncode == 0
+    assert server.sql("SELECT COUNT(*) FROM kept", PLUGINS[0]).strip() == "1"
+
+    done = run(server, tmp_path, "deprovision", extra_databases=" ".join(PLUGINS))
+    assert done.returncode == 0, done.stderr
+    assert server.sql("SHOW DATABASES LIKE 'openedx\\_%'").split() == ["openedx_other_notes"]
+
+
+def test_a_name_that_is_not_a_database_name_stops_it_before_any_sql(server: Mariadb, tmp_path: Path) -> None:
+    for action in ("provision", "deprovision"):
+        done = run(server, tmp_path, action, "password", extra_databases="notes x`;DROP-DATABASE-mysql")
+        assert done.returncode == 2 and "not a database name: x`;DROP-DATABASE-mysql" in done.stderr
+    assert server.sql(f"SELECT COUNT(*) FROM mysql.user WHERE User = '{USER}'").strip() == "0"

@@ -135,7 +135,7 @@ MISTAKES = [
     (
         "plugin not installed",
         {"instances": [instance(plugins=["mfe", "indigo"])]},
-        "openedx:instances[0].plugins[1]: 'indigo' is not an installed Tutor plugin",
+        "openedx:instances[0].plugins[1]: 'indigo' is not a supported Tutor plugin",
     ),
     (
         "tutorConfig key not Tutor-shaped",
@@ -203,7 +203,9 @@ def test_every_mistake_of_an_instance_is_reported_in_one_run() -> None:
         "letter)",
         "openedx:instances[0].platformName: must be text without double quotes, backslashes, braces or control "
         "characters",
-        "openedx:instances[0].plugins[0]: 'nope' is not an installed Tutor plugin (installed: forum, mfe)",
+        "openedx:instances[0].plugins[0]: 'nope' is not a supported Tutor plugin (supported: credentials, forum, mfe, "
+        "notes): the charts would not run its services; README \"Adding a Tutor plugin\" says what supporting one "
+        "takes",
         "openedx:instances[0].tutorConfig.CMS_HOST: set by the program; use cmsHost instead",
         "openedx:instances[1].cmsHost: host 'studio.learn.example.com' is already used by "
         "openedx:instances[0].cmsHost",

@@ -90,6 +90,12 @@ def test_the_charts_alone_run_the_small_size() -> None:
     assert _resources(edxapp["highMemWorker"]["resources"]) == small["lmsHighMemWorker"]
     assert edxapp["web"]["uwsgiWorkers"] == PRESETS["small"].workloads["lms"].processes
     assert (edxapp["web"]["autoscaling"]["minReplicas"], edxapp["web"]["autoscaling"]["maxReplicas"]) == (1, 2)
+    ida = chart_values("charts/openedx/charts/ida/values.yaml")
+    assert _resources(ida["resources"]) == small["notes"]
+    credentials = {kind: {**ida["resources"][kind], **parent["credentials"]["resources"][kind]}
+                   for kind in ("requests", "limits")}
+    assert _resources(credentials) == small["credentials"]
+    assert (ida["autoscaling"]["minReplicas"], ida["autoscaling"]["maxReplicas"]) == (1, 2)
     for chart in ("mfe", "caddy"):
         assert _resources(chart_values(f"charts/openedx/charts/{chart}/values.yaml")["resources"]) == small[chart]
     services = chart_values("charts/openedx-services/values.yaml")

@@ -788,7 +788,7 @@ def test_rendering_prints_nothing_and_keeps_the_environment(
 
 
 def test_unknown_plugin_fails_loudly(make: Callable[..., TutorInstance]) -> None:
-    with pytest.raises(TutorRenderError, match="not installed: nosuchplugin"):
+    with pytest.raises(ValueError, match="plugins\\[0\\]: 'nosuchplugin' is not a supported Tutor plugin"):
         render_settings(make(plugins=("nosuchplugin",)))
     assert render_settings(make()).files  # the process still renders afterwards
 

@@ -39,6 +39,7 @@ CACHE = Path.home() / ".cache" / "openedx-pulumi" / "readme-generator"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 HOST = r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
+MYSQL_IDENTIFIER = r"^[A-Za-z0-9_]{1,64}$"
 
 # --- what a default cannot say -------------------------------------------------------------------------------------
 
@@ -63,6 +64,7 @@ CONSTRAINTS: dict[str, Schema] = {
     # Images: pinned, from a known pull policy.
     "image": {"required": ["repository", "tag"]},
     "openedxImage": {"required": ["repository", "tag"]},
+    "mysqlImage": {"required": ["repository", "tag"]},
     "*Image.repository": NON_EMPTY,
     "image.repository": NON_EMPTY,
     "*Image.tag": NON_EMPTY,
@@ -101,6 +103,7 @@ CONSTRAINTS: dict[str, Schema] = {
     "updateStrategy.rollingUpdate": {"additionalProperties": True},
     "updateStrategy.rollingUpdate.*": {"type": ["integer", "string"]},
     "extraEnv": {"items": FREE},
+    "env": STRINGS,
     "podLabels": STRINGS,
     "podAnnotations": STRINGS,
     "nodeSelector": STRINGS,
@@ -124,7 +127,8 @@ CONSTRAINTS: dict[str, Schema] = {
             "additionalProperties": False,
             "required": ["service", "key"],
             "properties": {
-                "service": SERVICE_VARIANT,
+                # lms, cms, mysql or an enabled plugin service: the template checks it (the enabled ones vary).
+                "service": {"type": "string", "pattern": DNS_LABEL},
                 "key": {"type": "string", "pattern": SECRET_KEY, "minLength": 1},
             },
         }
@@ -176,12 +180,19 @@ CONSTRAINTS: dict[str, Schema] = {
     "extraObjects": {"items": {"type": ["object", "string"]}},
     # Subcharts.
     "probePath": NON_EMPTY,
+    # The ida subchart (plugin services).
+    "args": {"items": {"type": "string"}},
+    "writablePaths": {"items": {"type": "string", "pattern": "^/"}},
+    "djangoSettingsModule": NON_EMPTY,
+    "settings.key": {"pattern": SECRET_KEY},
+    "settings.mountPath": {"pattern": "^/"},
     "containerPort": {"minimum": 1, "maximum": 65535},
     # The openedx-services chart.
     "persistence.size": NON_EMPTY,
     "mysql.database": NON_EMPTY,
     "mysql.username": NON_EMPTY,
     "mysql.rootHost": NON_EMPTY,
+    "mysql.extraDatabases": {"items": {"type": "string", "pattern": MYSQL_IDENTIFIER}, "uniqueItems": True},
     "mongodb.rootUsername": NON_EMPTY,
     "mongodb.username": NON_EMPTY,
     "mongodb.authSource": NON_EMPTY,

@@ -43,11 +43,13 @@ def storage_values(storage: ti.ObjectStorage | None) -> dict[str, Any]:
 
 
 def secret_data(tutor: ti.TutorInstance) -> dict[str, str]:
-    """The backup Secret: the instance's own database credentials (never a shared server's admin), the CA bundles
-    of managed servers, and the storage key where there is no workload identity (Azure Blob)."""
+    """The backup Secret: the instance's own database credentials (never a shared server's admin) and its MySQL
+    databases (the plugins' too: MYSQL_EXTRA_DATABASES, space-separated), the CA bundles of managed servers, and
+    the storage key where there is no workload identity (Azure Blob)."""
     mysql, mongodb = tutor.mysql, tutor.mongodb
     data = {
         "MYSQL_HOST": mysql.host, "MYSQL_PORT": str(mysql.port), "MYSQL_DATABASE": mysql.database,
+        "MYSQL_EXTRA_DATABASES": " ".join(mysql.extra_databases),
         "MYSQL_USERNAME": mysql.username, "MYSQL_PASSWORD": mysql.password, "MYSQL_TLS": _flag(mysql.tls),
         "MONGODB_HOST": mongodb.host, "MONGODB_PORT": str(mongodb.port), "MONGODB_DATABASE": mongodb.database,
         "MONGODB_USERNAME": mongodb.username, "MONGODB_PASSWORD": mongodb.password,

@@ -30,6 +30,7 @@ from components.infrastructure import (
 from components.openedx import tutor_instance as ti
 from components.openedx.secrets import GeneratedSecrets
 from components.provisioning import database_name, user_name
+from components.settings import plugins as tutor_plugins
 from components.settings.email import EmailSettings
 from components.settings.instance import Image, InstanceSettings
 
@@ -107,10 +108,12 @@ def mysql_endpoint(instance: InstanceSettings, infrastructure: Infrastructure, s
                    ) -> ti.MysqlEndpoint:
     """The instance's own MySQL server, or its database (and user) on the shared one."""
     server = infrastructure.mysql
+    database = APP_DATABASE if not isinstance(server, ManagedEndpoint) else database_name(instance.name)
+    extra = tutor_plugins.plugin_databases(instance.supported_plugins, database)
     if not isinstance(server, ManagedEndpoint):
-        return ti.MysqlEndpoint("mysql", 3306, APP_DATABASE, APP_USER, s["mysql_password"])
-    return ti.MysqlEndpoint(s["mysql_host"], server.port, database_name(instance.name), user_name(instance.name),
-                            s["mysql_password"], tls=server.tls, ca_certificate=s["mysql_ca"])
+        return ti.MysqlEndpoint("mysql", 3306, database, APP_USER, s["mysql_password"], extra_databases=extra)
+    return ti.MysqlEndpoint(s["mysql_host"], server.port, database, user_name(instance.name),
+                            s["mysql_password"], tls=server.tls, ca_certificate=s["mysql_ca"], extra_databases=extra)
 
 
 def mongodb_endpoint(instance: InstanceSettings, infrastructure: Infrastructure, s: Mapping[str, Any]
@@ -216,9 +219,11 @@ def tutor_instance(
                 jwt_rsa_private_key=s["jwt_rsa_private_key"],
                 cms_oauth2_secret=s["cms_oauth2_secret"],
                 instance_id=s["instance_id"],
+                plugin_secrets=s["plugin_secrets"],
             ),
             object_storage=None if storage is None else object_storage(storage.service, s),
             extra_config=dict(instance.tutor_config),
+            plugin_hosts=instance.plugin_hosts,
         )
 
     # Root and admin passwords are not among the inputs: Tutor never sees them.

@@ -19,8 +19,9 @@ from components.openedx import backups, endpoints, quota, secrets, values
 from components.openedx.connections import mysql_connections
 from components.openedx.tutor import RenderedSettings, render_settings
 from components.platform import Routing
-from components.provisioning import DatabaseUser, SharedServers
+from components.provisioning import DatabaseUser, SharedServers, database_name
 from components.releases import chart_release
+from components.settings import plugins as tutor_plugins
 from components.settings.instance import InstanceSettings
 from components.settings.sizes import plan
 from components.settings.stack import StackSettings
@@ -64,7 +65,7 @@ class Instance(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=keep_data)),
         )
         ns = namespace.metadata.name
-        generated = secrets.generate(name, self, instance.rotations)
+        generated = secrets.generate(name, self, instance.rotations, instance.supported_plugins, instance.tutor_secrets)
         infrastructure = args.infrastructure
         email = instance.email or stack.platform.email
         in_cluster = endpoints.in_cluster_services(infrastructure, email)
@@ -90,7 +91,9 @@ class Instance(pulumi.ComponentResource):
             user = DatabaseUser(
                 passwords={"mysql": generated.mysql_password, "mongodb": generated.mongodb_password},
                 revisions={"mysql": instance.rotations.mysql, "mongodb": instance.rotations.mongodb},
-                max_connections=mysql_connections(instance, planned))
+                max_connections=mysql_connections(instance, planned),
+                extra_databases=tutor_plugins.plugin_databases(instance.supported_plugins,
+                                                               database_name(instance.name)))
             data_services.append(args.shared_servers.provision(name, user, keep_data, self))
         if in_cluster:
             credentials = k8s.core.v1.Secret(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.resources
 import io
 import json
 import math
@@ -33,6 +34,8 @@ from types import CodeType
 from typing import Any
 
 import jinja2
+import jinja2.meta
+import jinja2.nodes
 import tutor.commands.jobs  # noqa: F401 -- its CORE_READY callback declares Tutor's core init tasks
 from Crypto.IO import PEM
 from Crypto.PublicKey import RSA
@@ -48,8 +51,9 @@ from tutor.plugins import v0 as tutor_plugins_v0
 from tutor.plugins import v1 as tutor_plugins_v1
 
 from components.openedx import tutor_plugin
-from components.openedx.tutor_config import tutor_config
+from components.openedx.tutor_config import plugin_names, tutor_config
 from components.openedx.tutor_instance import TutorInstance
+from components.settings import plugins as supported_plugins
 
 Config = dict[str, Any]
 
@@ -59,7 +63,8 @@ _NO_ROOT = "/nonexistent/openedx-k8s/tutor-root"
 _NO_PLUGINS_ROOT = "/nonexistent/openedx-k8s/tutor-plugins"
 # PLUGINS_LOADED callbacks (tutor-mfe's) add hooks outside any plugin context: fired in ours, they go on each switch.
 _LOADED_CONTEXT = hooks.Contexts.app("__openedx_k8s_plugins_loaded__")
-_JOB_SERVICES = ("lms", "cms")  # the chart runs init tasks as Jobs of these two images, nothing else
+_OPENEDX_SERVICES = ("lms", "cms")  # init tasks in the openedx image; plugin services' run in their own images
+_MYSQL = "mysql"  # a plugin's MySQL task the instance's own user may run, in the MySQL client image
 
 _FIXED_FILES = (
     ("apps/openedx/config/lms.env.yml", "lms.env.yml"),
@@ -83,7 +88,7 @@ class TutorRenderError(RuntimeError):
 class InitTask:
     """One of Tutor's init tasks, to run in order as a Job of the `service` image (`sh -e -c script`)."""
 
-    service: str  # "lms" or "cms"
+    service: str  # "lms", "cms", a plugin service ("notes"...) or "mysql" (a MySQL client, as the instance's user)
     key: str  # its key in the settings Secret, e.g. "init-03-lms.sh"
     script: str
 
@@ -120,6 +125,13 @@ def render_settings(instance: TutorInstance) -> RenderedSettings:
     """The rendered settings of one instance (switches the process's plugin set if it has to: the program creates
     instances with the same plugins together, so that it switches once per set)."""
     return _COMPILER.compile(instance)
+
+
+def read_keys(plugins: tuple[str, ...]) -> frozenset[str]:
+    """Every Tutor key that what the charts run reads, for an instance with `plugins`: its settings files, init
+    tasks and the patches they pull in, every branch, and the keys their defaults are made of. A key outside it
+    changes nothing the instance runs (it is for Tutor's own manifests, images or commands)."""
+    return _COMPILER.read_keys(plugin_names(plugins))
 
 
 # --- Tutor's process-wide state -------------------------------------------------------------------------------------
@@ -313,6 +325,8 @@ class _PluginSet:
     defaults: Config
     files: tuple[tuple[str, str], ...]  # (template, Secret key)
     tasks: tuple[tuple[str, str], ...]  # (service, unrendered script)
+    unique: tuple[str, ...]  # the keys Tutor would fill at random where unset
+    borrowed: dict[str, str]  # unsupported plugins' keys the init tasks read, unrendered (`SupportedPlugin.borrowed`)
 
 
 class _Compiler:
@@ -322,12 +336,19 @@ class _Compiler:
         self._current: _PluginSet | None = None
         self._compiled = _Compiled()
         self._base_defaults: dict[tuple[str, ...], tuple[Config, Config]] = {}
+        self._read_keys: dict[tuple[str, ...], frozenset[str]] = {}
 
     def compile(self, instance: TutorInstance) -> RenderedSettings:
         config = tutor_config(instance)  # refuse bad input before touching Tutor
         with self._lock, _quiet():
             plugin_set = self._use(tuple(config["PLUGINS"]))
             return _with_certificates(self._render_one(plugin_set, instance.name, config), instance)
+
+    def read_keys(self, names: tuple[str, ...]) -> frozenset[str]:
+        with self._lock, _quiet():
+            if names not in self._read_keys:
+                self._read_keys[names] = _keys_read(self._use(names))
+            return self._read_keys[names]
 
     def _use(self, names: tuple[str, ...]) -> _PluginSet:
         if not self._booted:
@@ -346,7 +367,9 @@ class _Compiler:
             with _without_tutor_env():  # get_defaults() applies TUTOR_* overrides
                 self._base_defaults[names] = (tutor_config_module.get_base(), tutor_config_module.get_defaults())
         base, defaults = self._base_defaults[names]
-        return _PluginSet(names, renderer, base, defaults, _file_templates(renderer), _init_tasks())
+        unique = tuple(key for key, _ in hooks.Filters.CONFIG_UNIQUE.iterate())
+        borrowed = supported_plugins.borrowed_keys(tuple(name for name in names if name in supported_plugins.SUPPORTED))
+        return _PluginSet(names, renderer, base, defaults, _file_templates(renderer), _init_tasks(), unique, borrowed)
 
     def _full_config(self, plugin_set: _PluginSet, user: Config) -> Config:
         """update_with_base + update_with_defaults + render_full, with our renderer and the cached base/defaults."""
@@ -360,12 +383,20 @@ class _Compiler:
         return config
 
     def _render_one(self, plugin_set: _PluginSet, name: str, user: Config) -> RenderedSettings:
+        random = [key for key in plugin_set.unique if key not in user]
+        if random:  # a new value on every render: the settings would never be the same twice
+            raise TutorRenderError(f"instance {name!r}: the program does not set {', '.join(random)}, which Tutor "
+                                   "would generate at random")
         try:
             self._full_config(plugin_set, user)  # leaves the renderer's config set to it
             renderer = plugin_set.renderer
             files = {key: _text(template, renderer.render_template(template)) for template, key in plugin_set.files}
+            # The init tasks alone see the borrowed keys (the settings files test whether they are defined).
+            config = renderer.config
+            renderer.config = {**{key: renderer.render_str(value) for key, value in plugin_set.borrowed.items()},
+                               **config}
             tasks = tuple(
-                InitTask(service, f"init-{position:02d}-{service}.sh", renderer.render_str(script).strip())
+                InitTask(service, f"init-{position:02d}-{service}.sh", _render_task(renderer, service, script))
                 for position, (service, script) in enumerate(plugin_set.tasks, start=1)
             )
         except tutor_exceptions.TutorError as error:
@@ -373,9 +404,29 @@ class _Compiler:
         return RenderedSettings(dict(sorted(files.items())), tasks)
 
 
+def _render_task(renderer: _Renderer, service: str, script: str) -> str:
+    """A task's script. A plugin's MySQL task runs as the instance's own user, which owns the plugins' databases:
+    Tutor's root-credential keys stand for that user there (the root credential is never given to Tutor)."""
+    if service != _MYSQL:
+        return renderer.render_str(script).strip()
+    config = renderer.config
+    renderer.config = {**config, "MYSQL_ROOT_USERNAME": config["OPENEDX_MYSQL_USERNAME"],
+                       "MYSQL_ROOT_PASSWORD": config["OPENEDX_MYSQL_PASSWORD"]}
+    try:
+        return renderer.render_str(script).strip()
+    finally:
+        renderer.config = config
+
+
+def _loaded_services() -> list[supported_plugins.PluginService]:
+    loaded = tuple(name for name in tutor_plugins.iter_loaded() if name in supported_plugins.SUPPORTED)
+    return list(supported_plugins.services(loaded))
+
+
 def _file_templates(renderer: tutor_env.Renderer) -> tuple[tuple[str, str], ...]:
     """(template, Secret key) of every file the chart mounts, for the loaded plugins."""
     files = list(_FIXED_FILES)
+    files += [(service.settings_template, service.settings_key) for service in _loaded_services()]
     for variant in ("lms", "cms"):
         for template in renderer.iter_templates_in(f"{_SETTINGS_DIR}{variant}"):
             relative = template.removeprefix(f"{_SETTINGS_DIR}{variant}/")
@@ -391,16 +442,81 @@ def _file_templates(renderer: tutor_env.Renderer) -> tuple[tuple[str, str], ...]
 
 
 def _init_tasks() -> tuple[tuple[str, str], ...]:
-    """Tutor's init tasks for the loaded plugins, in its order, without the root-only mysql.sh."""
-    mysql = set(hooks.Filters.CLI_DO_INIT_TASKS.iterate_from_context(hooks.Contexts.app("mysql").name))
-    tasks = tuple(task for task in hooks.Filters.CLI_DO_INIT_TASKS.iterate() if task not in mysql)
-    for service, script in tasks:
-        if service not in _JOB_SERVICES:
-            first_line = script.strip().splitlines()[0] if script.strip() else ""
-            raise TutorRenderError(
-                f"an init task runs in service {service!r} ({first_line!r}); only {', '.join(_JOB_SERVICES)} are run"
-            )
-    return tasks
+    """Tutor's init tasks for the loaded plugins, in its order, without the root-only ones: Tutor's mysql.sh and
+    the plugins' database creation, which the program's provisioning does instead."""
+    core_mysql = set(hooks.Filters.CLI_DO_INIT_TASKS.iterate_from_context(hooks.Contexts.app("mysql").name))
+    loaded = [supported_plugins.SUPPORTED[name] for name in tutor_plugins.iter_loaded()
+              if name in supported_plugins.SUPPORTED]
+    provisioned = {_resource_text(path) for plugin in loaded for path in plugin.provisioned_tasks}
+    as_user = {_resource_text(path) for plugin in loaded for path in plugin.user_tasks}
+    services = {*_OPENEDX_SERVICES, *(service.name for service in _loaded_services())}
+    tasks = []
+    for service, script in hooks.Filters.CLI_DO_INIT_TASKS.iterate():
+        if (service, script) in core_mysql or (service == _MYSQL and script in provisioned):
+            continue
+        if service in services or (service == _MYSQL and script in as_user):
+            tasks.append((service, script))
+            continue
+        first_line = script.strip().splitlines()[0] if script.strip() else ""
+        raise TutorRenderError(
+            f"an init task runs in service {service!r} ({first_line!r}); the charts run {', '.join(sorted(services))}"
+            " and the supported plugins' own MySQL tasks")
+    return tuple(tasks)
+
+
+@functools.cache
+def _resource_text(path: str) -> str:
+    """A file of an installed package, `package:relative/path` (a plugin's task template, as it registers it)."""
+    package, _, relative = path.partition(":")
+    return importlib.resources.files(package).joinpath(relative).read_text(encoding="utf-8")
+
+
+def _keys_read(plugin_set: _PluginSet) -> frozenset[str]:
+    """`read_keys` of a loaded plugin set, from the templates' syntax trees (all branches, no rendering)."""
+    environment = plugin_set.renderer.environment
+    names: set[str] = set()
+    templates: set[str] = set()
+    patches: set[str] = set()
+
+    def visit(source: str) -> None:
+        tree = environment.parse(source)
+        names.update(jinja2.meta.find_undeclared_variables(tree))
+        for included in jinja2.meta.find_referenced_templates(tree):
+            if included is not None and included not in templates:
+                templates.add(included)
+                visit(environment.loader.get_source(environment, included)[0])
+        for call in tree.find_all(jinja2.nodes.Call):
+            if (isinstance(call.node, jinja2.nodes.Name) and call.node.name == "patch" and call.args
+                    and isinstance(call.args[0], jinja2.nodes.Const) and call.args[0].value not in patches):
+                patches.add(call.args[0].value)
+                for content in tutor_plugins.iter_patches(call.args[0].value):
+                    visit(content)
+
+    for template, _ in plugin_set.files:
+        templates.add(template)
+        visit(environment.loader.get_source(environment, template)[0])
+    for _, script in plugin_set.tasks:
+        visit(script)
+    # A key read through another's default (NOTES_HOST: "notes.{{ LMS_HOST }}") is read too.
+    values = {**plugin_set.base, **plugin_set.defaults}
+    pending = list(names)
+    while pending:
+        for text in _strings(values.get(pending.pop())):
+            if "{" in text:
+                found = jinja2.meta.find_undeclared_variables(environment.parse(text)) - names
+                names.update(found)
+                pending += found
+    return frozenset(names - set(environment.globals))
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
 
 
 def _text(template: str, rendered: str | bytes) -> str:

@@ -29,6 +29,7 @@ from components.openedx.tutor_instance import (
     SmtpEndpoint,
     TutorInstance,
 )
+from components.settings import plugins as tutor_plugins
 from components.settings.instance import InstanceSettings
 from components.settings.model import CREDENTIAL
 
@@ -41,6 +42,9 @@ _NO_ROOT = "the database root credential is never given to Tutor"
 _DERIVED = "it is derived from the instance name"
 _STORAGE = "it is the instance's object storage"
 _INTERNAL = "it is internal to the program's Tutor plugin"
+_PLUGIN_HOST = "it is derived from lmsHost (<service>.<lmsHost>)"
+_PLUGIN_DATABASE = "the plugin's database is provisioned beside the instance's, for the instance's user"
+_ALL_SERVICES = [service for plugin in tutor_plugins.SUPPORTED.values() for service in plugin.services]
 
 
 def _use(key: str) -> str:
@@ -102,6 +106,9 @@ OWNED_KEYS: Mapping[str, str] = MappingProxyType(
         "OPENEDX_AWS_ACCESS_KEY": _STORAGE,
         "OPENEDX_AWS_SECRET_ACCESS_KEY": _STORAGE,
         **{key: _INTERNAL for key in tutor_plugin.CONFIG_KEYS},
+        **{key: _PLUGIN_HOST for service in _ALL_SERVICES for key in (service.host_key,)},
+        **{key: _PLUGIN_DATABASE for service in _ALL_SERVICES for key in service.mysql_keys},
+        **{key: _GENERATED for plugin in tutor_plugins.SUPPORTED.values() for key in plugin.secrets},
     }
 )
 """Every Tutor key the program sets itself (plus the two it derives: MEILISEARCH_API_KEY, JWT_COMMON_SECRET_KEY),
@@ -223,6 +230,8 @@ def _field_checks(instance: TutorInstance) -> Iterator[tuple[str, Any, Check]]:
         ("secrets.jwt_rsa_private_key", secrets.jwt_rsa_private_key, _pem),
         ("secrets.cms_oauth2_secret", secrets.cms_oauth2_secret, _secret),
         ("secrets.instance_id", secrets.instance_id, _secret),
+        *((f"secrets.plugin_secrets.{key}", value, _secret) for key, value in secrets.plugin_secrets.items()),
+        *((f"plugin_hosts.{service}", host, _host) for service, host in i.plugin_hosts.items()),
     ]
     yield from _database_checks(instance.mysql, instance.mongodb)
     yield from _service_checks(instance.redis, instance.meilisearch, instance.smtp)
@@ -325,6 +334,15 @@ def _rule_problems(instance: TutorInstance) -> Iterator[str]:
     for index, plugin in enumerate(instance.plugins):
         if not isinstance(plugin, str) or not _PLUGIN.fullmatch(plugin):
             yield f"plugins[{index}]: {plugin!r} is not a plugin name"
+        elif (problem := tutor_plugins.plugin_problem(plugin)) is not None:
+            yield f"plugins[{index}]: {problem}"
+    supported = tuple(name for name in instance.plugins if name in tutor_plugins.SUPPORTED)
+    for key in tutor_plugins.generated_secrets(supported):
+        if key not in instance.secrets.plugin_secrets:
+            yield f"secrets.plugin_secrets.{key}: must be set (Tutor would generate it at random on every render)"
+    for service in tutor_plugins.services(supported):
+        if service.name not in instance.plugin_hosts:
+            yield f"plugin_hosts.{service.name}: must be set"
     for key in instance.extra_config:
         if not isinstance(key, str) or not _TUTOR_KEY.fullmatch(key):
             yield f"extra_config.{key}: Tutor settings are UPPER_SNAKE_CASE"
@@ -344,6 +362,12 @@ def settings_problems(instance: InstanceSettings) -> Iterator[tuple[str, str]]:
     ]
     yield from ((key, problem) for key, value, check in checks if (problem := check(value)))
     yield from ((f"tutorConfig.{key}", owned_key_problem(key)) for key in instance.tutor_config if key in OWNED_KEYS)
+    for key, value in instance.tutor_secrets.items():
+        secret = value.get_secret_value()
+        if key == "JWT_RSA_PRIVATE_KEY" and not _PEM.fullmatch(secret):
+            yield f"tutorSecrets.{key}", "must be a PEM private key"  # never the value: it is a secret
+        elif key != "JWT_RSA_PRIVATE_KEY" and (problem := _secret(secret)):
+            yield f"tutorSecrets.{key}", problem
 
 
 def problems(instance: TutorInstance) -> list[str]:

@@ -22,11 +22,17 @@ from components.openedx.tutor_instance import (
     SmtpEndpoint,
     TutorInstance,
 )
+from components.settings import plugins as tutor_plugins
 
 
 def plugin_set(instance: TutorInstance) -> tuple[str, ...]:
     """The plugins to load for `instance`: its own and ours, sorted (the order a fresh `tutor` loads them in)."""
-    return tuple(sorted({*instance.plugins, tutor_plugin.NAME}))
+    return plugin_names(instance.plugins)
+
+
+def plugin_names(plugins: tuple[str, ...]) -> tuple[str, ...]:
+    """The plugins to load for an instance with `plugins`: those and ours, sorted."""
+    return tuple(sorted({*plugins, tutor_plugin.NAME}))
 
 
 def tutor_config(instance: TutorInstance) -> dict[str, Any]:
@@ -51,6 +57,8 @@ def tutor_config(instance: TutorInstance) -> dict[str, Any]:
         **_secrets(instance),
         **_storage(instance.object_storage),
         **_mfe(instance),
+        **_plugin_services(instance),
+        **dict(instance.secrets.plugin_secrets),
         **dict(instance.extra_config),
     }
     # Tutor's CLI reads config.yml with sorted keys, and render order matters for templated values.
@@ -192,6 +200,20 @@ def _mfe(instance: TutorInstance) -> dict[str, Any]:
     if "mfe" not in instance.plugins:
         return {}
     return {"MFE_HOST": instance.mfe_host, "MFE_DOCKER_IMAGE": instance.mfe_image}
+
+
+def _plugin_services(instance: TutorInstance) -> dict[str, Any]:
+    """Each plugin service's public host, and its database beside the instance's, reached as the instance's user."""
+    config: dict[str, Any] = {}
+    for service in tutor_plugins.services(instance.plugins):
+        database, username, password = service.mysql_keys
+        config |= {
+            service.host_key: instance.plugin_hosts[service.name],
+            database: tutor_plugins.plugin_database(instance.mysql.database, service),
+            username: instance.mysql.username,
+            password: instance.mysql.password,
+        }
+    return config
 
 
 def _hostname(url: str) -> str:

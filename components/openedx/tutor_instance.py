@@ -20,6 +20,7 @@ class MysqlEndpoint:
     password: str
     tls: bool = False  # the server requires TLS (a managed server); in-cluster MySQL is reached without
     ca_certificate: str = ""  # with tls: PEM bundle the server is verified against; empty: encrypt only
+    extra_databases: tuple[str, ...] = ()  # the plugins' databases on the same server, which the same user owns
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class InstanceSecrets:
     jwt_rsa_private_key: str  # PEM
     cms_oauth2_secret: str
     instance_id: str  # 24 alphanumeric characters (Tutor's ID)
+    plugin_secrets: Mapping[str, str] = field(default_factory=dict)  # the plugins' secrets, by Tutor key
 
 
 @dataclass(frozen=True)
@@ -137,3 +139,4 @@ class TutorInstance:
     secrets: InstanceSecrets
     object_storage: ObjectStorage | None = None  # None: media on the filesystem (a volume mounted by the chart)
     extra_config: Mapping[str, Any] = field(default_factory=dict)  # the operator's `tutorConfig` passthrough
+    plugin_hosts: Mapping[str, str] = field(default_factory=dict)  # public host of each plugin service, by service

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from components import priorities
-from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART
+from components.charts import APP_CHART, NAMESPACE_CHART, SERVICES_CHART, pinned_image_values
 from components.infrastructure import Egress
 from components.openedx import commands, quota
+from components.openedx.endpoints import APP_DATABASE
 from components.openedx.tutor import RenderedSettings
 from components.platform import Routing
+from components.settings import plugins as tutor_plugins
 from components.settings.email import EmailSettings
 from components.settings.instance import Image, InstanceSettings, tutor_versions
 from components.settings.model import Environment
@@ -32,6 +34,7 @@ ADMIN_PASSWORD_KEY = "password"
 MEDIA_CLAIM = "media"
 MEDIA_SIZE = "10Gi"
 """The media volume, where there is no object storage (uploads, course assets, ORA2 files)."""
+SERVICES_VALUES = "charts/openedx-services/values.yaml"
 RELEASE_NAMES = {NAMESPACE_CHART: "openedx-namespace", SERVICES_CHART: "openedx-services", APP_CHART: "openedx"}
 
 
@@ -130,6 +133,7 @@ def services_values(
                                               "expand": service in grown_volumes(instance)}
             values[service]["resources"] = planned.workloads[service].resources.as_values()
     values["mongodb"]["databases"] = mongodb_databases(instance)
+    values["mysql"]["extraDatabases"] = list(tutor_plugins.plugin_databases(instance.supported_plugins, APP_DATABASE))
     values["mongodb"]["wiredTigerCacheSizeGB"] = mongodb_cache_gb(planned)
     values["redis"]["maxmemory"] = redis_maxmemory(planned)
     values["mysql"]["extraArgs"] = [f"--innodb-buffer-pool-size={mysql_buffer_pool(planned)}"]
@@ -142,12 +146,24 @@ def grown_volumes(instance: InstanceSettings) -> dict[str, str]:
     return instance.volumes.model_dump(exclude_none=True)
 
 
-FORUM_DATABASE = "cs_comments_service"  # tutor-forum's FORUM_MONGODB_DATABASE (its indexes are created at init)
-
-
 def mongodb_databases(instance: InstanceSettings) -> list[str]:
-    """The databases the instance's MongoDB user may read and write: its own, and the forum's."""
-    return ["openedx", *([FORUM_DATABASE] if "forum" in instance.plugins else [])]
+    """The databases the instance's MongoDB user may read and write: its own, and its plugins' (the forum's)."""
+    return ["openedx", *tutor_plugins.mongodb_databases(instance.supported_plugins)]
+
+
+def _plugin_services(instance: InstanceSettings, planned: Plan) -> dict[str, Any]:
+    """The `ida` subchart's values of each plugin service: on with its plugin, sized by the plan."""
+    values: dict[str, Any] = {}
+    for plugin in tutor_plugins.SUPPORTED.values():
+        for service in plugin.services:
+            workload = planned.workloads[service.name]
+            values[service.name] = {"enabled": workload.enabled}
+            if workload.enabled:
+                values[service.name] |= _scaled(workload, priorities.WEB)
+            image: Image | None = getattr(instance.images, service.name)
+            if image is not None:
+                values[service.name]["image"] = _image(image)
+    return values
 
 
 def _scaled(workload: PlannedWorkload, priority: priorities.Priority) -> dict[str, Any]:
@@ -253,6 +269,8 @@ def app_values(
         },
         "init": {
             "tasks": init_tasks,
+            # Plugins' MySQL tasks run in the client of the MySQL image the services chart pins.
+            "mysqlImage": pinned_image_values(SERVICES_VALUES, "mysql", "image"),
             "revision": init_revision(instance),
             "once": once_tasks(instance),
             "activeDeadlineSeconds": instance.init.deadline_seconds,
@@ -261,10 +279,12 @@ def app_values(
         },
         "settingsPrune": job_priority,
         "cronJobDefaults": job_priority,
-        "ingress": {"enabled": True, "className": routing.ingress_class, "tls": tls},
+        "ingress": {"enabled": True, "className": routing.ingress_class, "tls": tls,
+                    "extraHosts": list(instance.plugin_hosts.values())},
         **_variants(planned),
         "mfe": {"enabled": mfe, **_fixed(planned.workloads["mfe"])},
         "caddy": _fixed(planned.workloads["caddy"]),
+        **_plugin_services(instance, planned),
         "backups": {**backups, **job_priority} if backups and backups["enabled"] else {"enabled": False},
     }
     if instance.images.openedx is not None:

@@ -7,10 +7,11 @@ import functools
 import importlib.metadata
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from components.settings import plugins as tutor_plugins
 from components.settings.backups import BackupSettings
 from components.settings.email import EmailSettings
 from components.settings.model import Email, HostName, InstanceName, Model, Quantity
@@ -71,6 +72,10 @@ class Workloads(Model):
     lms_high_mem_worker: QueueWorker = QueueWorker()
     """The LMS's high-memory queue (grade and problem reports, data exports) on workers of its own, so that a long
     report never holds up the other queues."""
+    notes: Workload = Workload()
+    """The notes plugin's service (edx-notes-api), with the plugin."""
+    credentials: Workload = Workload()
+    """The credentials plugin's service, with the plugin."""
     mfe: FixedWorkload = FixedWorkload()
     caddy: FixedWorkload = FixedWorkload()
     mysql: DataService = DataService()
@@ -102,6 +107,8 @@ class Images(Model):
 
     openedx: Image | None = None
     mfe: Image | None = None
+    notes: Image | None = None
+    credentials: Image | None = None
 
 
 QuotaKey = Literal[
@@ -164,6 +171,9 @@ class InstanceSettings(Model):
     backups: BackupSettings = BackupSettings()
     rotations: Rotations = Rotations()
     """The generation of each generated credential: raise one to rotate it."""
+    tutor_secrets: dict[CarriedSecret, SecretStr] = Field(default_factory=dict)
+    """Secrets kept from an existing Tutor installation (`python -m operations.tutor_import` sets them, each with
+    `pulumi config set --path --secret`): used instead of generated ones until that credential is rotated."""
     max_database_connections: int | None = Field(default=None, ge=10, le=100000)
     """The connection limit of the instance's user on a shared MySQL server; unset: sized from its workloads."""
 
@@ -200,11 +210,37 @@ class InstanceSettings(Model):
         hosts = {"lmsHost": self.lms_host, "cmsHost": self.studio_host, "meilisearch": self.meilisearch_host}
         if "mfe" in self.plugins:
             hosts["mfeHost"] = self.apps_host
+        hosts |= self.plugin_hosts
         return hosts
+
+    @property
+    def plugin_hosts(self) -> dict[str, str]:
+        """The public host of each service the instance's plugins add (Tutor's `<service>.<lmsHost>`), by service."""
+        return {service.name: f"{service.name}.{self.lms_host}"
+                for service in tutor_plugins.services(self.supported_plugins)}
+
+    @property
+    def supported_plugins(self) -> tuple[str, ...]:
+        """The instance's plugins that the program supports, once each (the others are refused by validation)."""
+        return tuple(dict.fromkeys(name for name in self.plugins if name in tutor_plugins.SUPPORTED))
 
     @property
     def contact(self) -> str:
         return self.contact_email or f"contact@{self.lms_host}"
+
+
+CarriedSecret = Literal[
+    "OPENEDX_SECRET_KEY",
+    "JWT_RSA_PRIVATE_KEY",
+    "CMS_OAUTH2_SECRET",
+    "NOTES_SECRET_KEY",
+    "NOTES_OAUTH2_SECRET",
+    "CREDENTIALS_OAUTH2_SECRET",
+    "CREDENTIALS_OAUTH2_SECRET_SSO",
+]
+"""The secrets of an existing Tutor installation an instance can keep (`tutorSecrets`): what its users' sessions,
+tokens, links and the plugins' OAuth clients depend on."""
+CARRIED_SECRETS: tuple[str, ...] = get_args(CarriedSecret)
 
 
 IndexedInstances = list[tuple[int, InstanceSettings]]
@@ -224,18 +260,18 @@ def tutor_versions() -> dict[str, str]:
     return {"tutor": importlib.metadata.version("tutor"), **dict(sorted(plugins.items()))}
 
 
-def installed_tutor_plugins() -> tuple[str, ...]:
-    """Tutor plugins installed as packages."""
-    return tuple(name for name in tutor_versions() if name != "tutor")
-
-
 def instance_problems(instance: InstanceSettings) -> Iterable[tuple[str, str]]:
-    """What the model alone cannot see in one instance: Tutor keys that are not Tutor's, plugins not installed."""
+    """What the model alone cannot see in one instance: Tutor keys that are not Tutor's, plugins not supported, a
+    plugin twice."""
     for key in instance.tutor_config:
         if not _TUTOR_KEY.match(key):
             yield f"tutorConfig.{key}", "Tutor settings are UPPER_SNAKE_CASE"
-    installed = installed_tutor_plugins()
     for index, plugin in enumerate(instance.plugins):
-        if plugin not in installed:
-            yield (f"plugins[{index}]",
-                   f"{plugin!r} is not an installed Tutor plugin (installed: {', '.join(installed)})")
+        if (problem := tutor_plugins.plugin_problem(plugin)) is not None:
+            yield f"plugins[{index}]", problem
+        elif plugin in instance.plugins[:index]:
+            yield f"plugins[{index}]", f"{plugin!r} is listed twice"
+    for key in instance.tutor_secrets:
+        owner = next((name for name, plugin in tutor_plugins.SUPPORTED.items() if key in plugin.secrets), None)
+        if owner is not None and owner not in instance.plugins:
+            yield f"tutorSecrets.{key}", f"belongs to the {owner} plugin, which the instance does not list"

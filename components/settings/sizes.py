@@ -20,8 +20,10 @@ from components.settings.model import Environment
 
 SizeName = Literal["small", "medium", "large"]
 DEFAULT_SIZES: dict[Environment, SizeName] = {"dev": "small", "staging": "medium", "production": "medium"}
-SCALED = ("lms", "cms", "lmsWorker", "cmsWorker", "lmsHighMemWorker")
+SCALED = ("lms", "cms", "lmsWorker", "cmsWorker", "lmsHighMemWorker", "notes", "credentials")
 """The autoscaled workloads, by their stack key under `workloads`."""
+PLUGIN_SERVICES = ("notes", "credentials")
+"""The workloads of plugin services: planned only with their plugin, their processes set by their image's command."""
 FIXED = ("mfe", "caddy")
 """The workloads of a fixed replica count, by their stack key."""
 
@@ -93,6 +95,8 @@ PRESETS: dict[SizeName, Plan] = {
             "lmsWorker": _scaled("250m", "1536Mi", "1", (1, 2), processes=1),
             "cmsWorker": _scaled("250m", "1536Mi", "1", (1, 2), processes=1),
             "lmsHighMemWorker": _scaled("250m", "3Gi", "1", (1, 1), processes=1),
+            "notes": _scaled("100m", "512Mi", "1", (1, 2), processes=2),
+            "credentials": _scaled("100m", "768Mi", "1", (1, 2), processes=2),
             "mfe": _fixed("20m", "64Mi", "200m", 1),
             "caddy": _fixed("50m", "128Mi", "500m", 1),
             "mysql": _single("250m", "1Gi", "1"),
@@ -110,6 +114,8 @@ PRESETS: dict[SizeName, Plan] = {
             "lmsWorker": _scaled("1", "2560Mi", "2", (1, 4), processes=2),
             "cmsWorker": _scaled("500m", "2560Mi", "2", (1, 3), processes=2),
             "lmsHighMemWorker": _scaled("500m", "4Gi", "2", (1, 2), processes=1),
+            "notes": _scaled("100m", "512Mi", "1", (2, 3), processes=2),
+            "credentials": _scaled("200m", "768Mi", "1", (2, 3), processes=2),
             "mfe": _fixed("20m", "64Mi", "200m", 2),
             "caddy": _fixed("100m", "128Mi", "1", 2),
             "mysql": _single("500m", "2Gi", "2"),
@@ -127,6 +133,8 @@ PRESETS: dict[SizeName, Plan] = {
             "lmsWorker": _scaled("1", "2560Mi", "2", (2, 10), processes=2),
             "cmsWorker": _scaled("500m", "2560Mi", "2", (2, 6), processes=2),
             "lmsHighMemWorker": _scaled("500m", "6Gi", "2", (1, 4), processes=1),
+            "notes": _scaled("250m", "512Mi", "1", (2, 6), processes=2),
+            "credentials": _scaled("250m", "768Mi", "1", (2, 6), processes=2),
             "mfe": _fixed("50m", "64Mi", "500m", 3),
             "caddy": _fixed("250m", "256Mi", "2", 3),
             "mysql": _single("1", "4Gi", "4"),
@@ -202,11 +210,17 @@ def _overridden(preset: PlannedWorkload, setting: Workload | FixedWorkload | Dat
     return planned
 
 
+def _with_plugins(planned: PlannedWorkload, key: str, instance: InstanceSettings) -> PlannedWorkload:
+    """A plugin service runs with its plugin only."""
+    return replace(planned, enabled=key in instance.plugins) if key in PLUGIN_SERVICES else planned
+
+
 def plan(instance: InstanceSettings, environment: Environment) -> Plan:
     """The instance's size preset (its `size`, else the environment's) with every field it sets instead."""
     preset = PRESETS[size_of(instance, environment)]
     settings = instance.workloads
-    workloads = {key: _overridden(planned, getattr(settings, _attribute(key)), environment)
+    workloads = {key: _with_plugins(_overridden(planned, getattr(settings, _attribute(key)), environment), key,
+                                    instance)
                  for key, planned in preset.workloads.items()}
     volumes = {service: getattr(instance.volumes, service) or size for service, size in preset.volumes.items()}
     return replace(preset, workloads=workloads, volumes=volumes)
@@ -220,7 +234,8 @@ def _attribute(key: str) -> str:
 def plan_problems(instance: InstanceSettings, environment: Environment) -> list[tuple[str, str]]:
     """Requests above limits once the instance's resources are laid over its size's (key path, problem)."""
     planned, size = plan(instance, environment), size_of(instance, environment)
-    problems = []
+    problems = [(f"workloads.{key}.processes", "is set by the service's image (its command runs 2 processes)")
+                for key in PLUGIN_SERVICES if getattr(instance.workloads, key).processes is not None]
     for key, workload in planned.workloads.items():
         requests, limits = workload.resources.requests, workload.resources.limits
         for name, request, limit, parse in (("cpu", requests.cpu, limits.cpu, cpu_millis),

@@ -18,6 +18,7 @@ from components.clouds.azure.settings import AzureSettings
 from components.clouds.gcp import settings as gcp_settings
 from components.clouds.gcp.settings import GcpSettings
 from components.clouds.local.settings import LocalSettings
+from components.settings import plugins as tutor_plugins
 from components.settings import sizes
 from components.settings.email import EmailSettings
 from components.settings.instance import IndexedInstances, InstanceCheck, InstanceSettings, instance_problems
@@ -222,6 +223,22 @@ def _across_instances(raw_instances: list[Any], instances: IndexedInstances) -> 
                 problems.append(f"{where}: host {host!r} is already used by {hosts[host]}")
             else:
                 hosts[host] = where
+    return problems + _database_clashes(instances)
+
+
+def _database_clashes(instances: IndexedInstances) -> list[str]:
+    """On a shared server, an instance's database is named after it and its plugins' beside it
+    (`<name>_<service>`): an instance named like another's plugin database (`uni-notes` beside `uni` with notes)
+    would share that database. (Two instances of one name are reported as such.)"""
+    problems: list[str] = []
+    named = {instance.name.replace("-", "_"): (index, instance.name) for index, instance in instances}
+    for index, instance in instances:
+        for service in tutor_plugins.services(instance.supported_plugins):
+            clash = named.get(f"{instance.name.replace('-', '_')}_{service.name}")
+            if clash is not None:
+                problems.append(f"{NAMESPACE}:instances[{clash[0]}].name: {clash[1]!r} would share a database with "
+                                f"the {service.name} plugin of instances[{index}] on a shared server; choose another "
+                                "name")
     return problems
 
 

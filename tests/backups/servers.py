@@ -43,10 +43,11 @@ class Mariadb:
             raise AssertionError(f"SQL failed: {done.stderr}")
         return done.stdout
 
-    def env(self, database: str, user: str, password: str) -> dict[str, str]:
-        """The backup Secret's MySQL keys for `user` on `database`."""
+    def env(self, database: str, user: str, password: str, extra_databases: tuple[str, ...] = ()) -> dict[str, str]:
+        """The backup Secret's MySQL keys for `user` on `database` and `extra_databases` (the plugins')."""
         return {"MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": str(self.port), "MYSQL_DATABASE": database,
-                "MYSQL_USERNAME": user, "MYSQL_PASSWORD": password, "MYSQL_TLS": "false"}
+                "MYSQL_EXTRA_DATABASES": " ".join(extra_databases), "MYSQL_USERNAME": user,
+                "MYSQL_PASSWORD": password, "MYSQL_TLS": "false"}
 
 
 @contextmanager

@@ -1,11 +1,14 @@
 """backup.py's file logic on its own: row counts from both dump formats, mongodump's report, retention, the
-listing, the adoption of a Tutor operator's dumps (MySQL and MongoDB)."""
+listing, the adoption of a Tutor operator's dumps (MySQL, its plugins' too, and MongoDB), the checks of a backup's
+files, of a manifest made before the plugins' parts too."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import importlib.util
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -109,11 +112,75 @@ def test_a_tutor_mongodump_archive_is_adopted_with_its_database_name(tmp_path: P
     assert backup.check(folder) == json.loads((folder / "manifest.json").read_text())
 
 
-def test_adopting_a_folder_without_exactly_one_mysql_dump_names_what_it_found(tmp_path: Path) -> None:
-    (tmp_path / "a.sql").write_text("")
-    (tmp_path / "b.sql.gz").write_bytes(gzip.compress(b""))
-    with pytest.raises(backup.CheckFailed, match=r"expected one MySQL dump .* found \['b.sql.gz', 'a.sql'\]"):
+def test_a_tutor_operators_plugin_dumps_are_adopted_as_the_plugins_parts(tmp_path: Path) -> None:
+    """Tutor names the plugins' databases after them (notes, credentials): each dump is that plugin's part."""
+    folder = tmp_path / "from-tutor"
+    folder.mkdir()
+    (folder / "openedx.sql").write_text(MYSQL_DUMP)
+    (folder / "notes.sql.gz").write_bytes(gzip.compress(b"CREATE TABLE `note` (`id` int);\n"
+                                                        b"INSERT INTO `note` VALUES (1),(2);\n"))
+    (folder / "credentials.sql").write_text("CREATE TABLE `core_user` (`id` int);\n")
+    manifest = backup.adopt(folder, name="from-tutor", instance="demo", versions={})
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "manifest.json", "mysql-credentials.sql.gz", "mysql-notes.sql.gz", "mysql.sql.gz"]
+    assert {name: part["rows"] for name, part in manifest["parts"].items()} == {
+        "mysql.sql.gz": {"auth_user": 4, "empty": 0, "odd`name": 1},
+        "mysql-notes.sql.gz": {"note": 2}, "mysql-credentials.sql.gz": {"core_user": 0}}
+    assert backup.check(folder) == manifest
+
+
+@pytest.mark.parametrize(("dumps", "found"), [
+    (("a.sql", "b.sql.gz"), "['b.sql.gz', 'a.sql']"),  # several, none of them Tutor's `openedx`
+    (("openedx.sql", "notes.sql", "notes.sql.gz"), "['notes.sql.gz', 'notes.sql', 'openedx.sql']"),
+    (("openedx.sql", "my-notes.sql"), "['my-notes.sql', 'openedx.sql']"),  # not a database name
+])
+def test_adopting_dumps_that_are_not_one_per_database_names_what_it_found(tmp_path: Path, dumps: tuple[str, ...],
+                                                                           found: str) -> None:
+    for name in dumps:
+        (tmp_path / name).write_bytes(gzip.compress(b"") if name.endswith(".gz") else b"")
+    with pytest.raises(backup.CheckFailed, match=rf"expected openedx.sql .*, found {re.escape(found)}$"):
         backup.adopt(tmp_path, name="x", instance="demo", versions={})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(dumps)  # left as they were
+
+
+def test_adopting_a_folder_without_a_mysql_dump_names_what_it_found(tmp_path: Path) -> None:
+    (tmp_path / "openedx.archive").write_bytes(b"archive")
+    with pytest.raises(backup.CheckFailed, match=r"expected a MySQL dump .* found \['openedx.archive'\]"):
+        backup.adopt(tmp_path, name="x", instance="demo", versions={})
+
+
+def write_dump(folder: Path, name: str, text: str) -> dict[str, object]:
+    """A part as a backup holds it, and its manifest entry (bytes, sha256) as computed here."""
+    data = gzip.compress(text.encode())
+    (folder / name).write_bytes(data)
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def test_a_manifest_written_before_the_plugins_parts_still_verifies(tmp_path: Path) -> None:
+    """A backup of the instance's database alone (every backup made before plugins had databases)."""
+    folder, counts = tmp_path / "20261101T031700Z", tmp_path / "counts"
+    folder.mkdir()
+    counts.mkdir()
+    part = write_dump(folder, "mysql.sql.gz", MYSQL_DUMP)
+    (folder / "manifest.json").write_text(json.dumps({
+        "format": 1, "name": "20261101T031700Z", "kind": "scheduled", "instance": "demo",
+        "completed": "2026-11-01T03:20:00Z", "versions": {"openedx": "22.0.3", "tutor": "22.0.3"},
+        "parts": {"mysql.sql.gz": {**part, "rows": {"auth_user": 4, "empty": 0, "odd`name": 1}}}}))
+    (counts / "mysql.counts").write_text("auth_user\t4\nempty\t0\nodd`name\t1\n")
+    assert backup.compare(backup.check(folder), counts) == []
+    (counts / "mysql.counts").write_text("auth_user\t4\nempty\t0\n")
+    assert backup.compare(backup.check(folder), counts) == [
+        "mysql.sql.gz: odd`name has no rows restored, the backup holds 1"]
+
+
+def test_a_file_the_manifest_does_not_list_is_refused(tmp_path: Path) -> None:
+    """A restore takes every MySQL part it finds: one that no checksum vouches for is never restored."""
+    part = write_dump(tmp_path, "mysql.sql.gz", MYSQL_DUMP)
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "name": "n", "parts": {"mysql.sql.gz": part}}))
+    assert backup.check(tmp_path)["parts"] == {"mysql.sql.gz": part}
+    write_dump(tmp_path, "mysql-notes.sql.gz", "DROP TABLE `auth_user`;\n")
+    with pytest.raises(backup.CheckFailed, match=r"mysql-notes\.sql\.gz is not a part of the manifest"):
+        backup.check(tmp_path)
 
 
 def test_a_manifest_needs_the_mongodump_report_it_counts_from(tmp_path: Path) -> None:

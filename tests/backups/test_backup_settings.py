@@ -49,6 +49,7 @@ def test_backups_are_on_outside_dev_into_the_instances_own_storage(example_stack
         data = inputs(named(recording, SECRET, f"{instance.name}-backup"))["stringData"]
         assert "admin" not in data["MYSQL_USERNAME"] and data["MYSQL_USERNAME"].startswith("openedx")
         assert data["MYSQL_PASSWORD"] and data["MONGODB_PASSWORD"]
+        assert all(re.fullmatch(r"[A-Za-z0-9_]{1,64}", name) for name in data["MYSQL_EXTRA_DATABASES"].split())
         if services:
             assert inputs(services[0])["values"]["backups"]["enabled"] is volume
 
@@ -78,6 +79,29 @@ def storage(kind: str) -> ti.ObjectStorage | None:
 ])
 def test_each_storage_is_an_rclone_remote_with_no_secret_in_it(kind: str, expected: dict[str, Any]) -> None:
     assert backups.storage_values(storage(kind)) == {"existingClaim": "", **expected}
+
+
+def tutor_instance(extra_databases: tuple[str, ...]) -> ti.TutorInstance:
+    """What secret_data reads of an instance: its endpoints and storage."""
+    mysql = ti.MysqlEndpoint("db.example.internal", 3306, "openedx_campus", "openedx_campus", "mysql-pass",
+                             tls=True, extra_databases=extra_databases)
+    mongodb = ti.MongodbEndpoint("mongo.example.internal", 27017, "openedx_campus", "openedx_campus", "mongo-pass")
+    return ti.TutorInstance(
+        name="campus", lms_host="learn.example.com", cms_host="studio.learn.example.com",
+        mfe_host="apps.learn.example.com", https=True, platform_name="Campus", contact_email="ops@example.com",
+        language_code="en", openedx_image="openedx:22", mfe_image="mfe:22", plugins=("notes", "credentials"),
+        mysql=mysql, mongodb=mongodb, redis=ti.RedisEndpoint("redis", 6379, "default", "redis-pass"),
+        meilisearch=ti.MeilisearchEndpoint("http://meilisearch:7700", "https://search.example.com", "key", "uid", ""),
+        smtp=ti.SmtpEndpoint("smtp", 8025, "", "", False),
+        secrets=ti.InstanceSecrets("secret", "pem", "oauth", "id"), object_storage=storage("s3"))
+
+
+def test_the_backup_secret_names_the_plugins_databases_which_the_instances_user_backs_up_too() -> None:
+    data = backups.secret_data(tutor_instance(("openedx_campus_notes", "openedx_campus_credentials")))
+    assert data["MYSQL_DATABASE"] == "openedx_campus" and data["MYSQL_USERNAME"] == "openedx_campus"
+    assert data["MYSQL_EXTRA_DATABASES"] == "openedx_campus_notes openedx_campus_credentials"
+    # Without plugins: present and empty, the instance's own database alone.
+    assert backups.secret_data(tutor_instance(()))["MYSQL_EXTRA_DATABASES"] == ""
 
 
 def _job_regex(expr: str, operator: str) -> re.Pattern[str]:

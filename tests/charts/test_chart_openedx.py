@@ -751,7 +751,7 @@ def test_no_init_tasks_no_init_jobs() -> None:
 
 def test_init_task_service_is_checked() -> None:
     error = template_error("openedx", extra={"init": {"tasks": [{"service": "worker", "key": "x.sh"}]}})
-    assert "init.tasks.0.service" in error
+    assert 'init.tasks[0].service: "worker" is not a service the init tasks run in' in error
 
 
 # --- CronJobs --------------------------------------------------------------------------------------------

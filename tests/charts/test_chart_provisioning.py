@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from chart_render import ROOT, Doc, env_map, pod_spec, render, template, template_error
 
+from components.provisioning import DatabaseUser, ServerAccess, provisioning_values
+
 FILES = ROOT / "charts" / "openedx-provisioning" / "files"
 
 
@@ -67,11 +69,29 @@ def test_a_server_that_is_not_shared_gets_no_job() -> None:
     assert not jobs({"mysql": {"enabled": False}, "mongodb": {"enabled": False}, "removeOnUninstall": True})
 
 
+def test_the_plugins_databases_are_provisioned_and_dropped_with_the_instances() -> None:
+    """The program's values (provisioning_values) as the chart renders them: the Jobs of both actions name them."""
+    user = DatabaseUser(passwords={}, revisions={}, max_connections=40,
+                        extra_databases=("openedx_campus_notes", "openedx_campus_credentials"))
+    values = provisioning_values("campus", {"mysql": ServerAccess("db.example.com", 3306, True, True)}, user,
+                                 remove_on_uninstall=True)
+    assert values["mysql"]["extraDatabases"] == ["openedx_campus_notes", "openedx_campus_credentials"]
+    rendered = jobs(values)
+    for name in ("provision-mysql-campus", "deprovision-mysql-campus"):
+        env = env_map(pod_spec(rendered[name])["containers"][0])  # type: ignore[index]
+        assert (env["DATABASE"], env["EXTRA_DATABASES"]) == (
+            "openedx_campus", "openedx_campus_notes openedx_campus_credentials")
+    without = jobs({"mysql": {"extraDatabases": []}})["provision-mysql-campus"]
+    assert env_map(pod_spec(without)["containers"][0])["EXTRA_DATABASES"] == ""  # type: ignore[index]
+
+
 @pytest.mark.parametrize(("values", "message"), [
     ({"mysql": {"host": ""}}, "mysql.host is required"),
     ({"mongodb": {"passwordSecret": ""}}, "mongodb.passwordSecret is required"),
     ({"mysql": {"sslMode": "DISABLED"}}, "mysql.sslMode"),
     ({"mysql": {"maxConnections": -1}}, "mysql.maxConnections"),
+    ({"mysql": {"extraDatabases": ["openedx-campus-notes"]}}, "mysql.extraDatabases"),
+    ({"mysql": {"extraDatabases": ["notes", "notes"]}}, "mysql.extraDatabases"),
 ])
 def test_bad_values_are_refused_naming_the_key(values: dict[str, Any], message: str) -> None:
     assert message in template_error("openedx-provisioning", ("openedx-provisioning-production.yaml",),

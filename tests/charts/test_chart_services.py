@@ -320,6 +320,31 @@ def test_raising_a_credentials_revision_restarts_that_service_only() -> None:
         "openedx-services", extra={"credentials": {"revision": {"mysql": -1}}})
 
 
+def test_the_plugins_databases_reach_the_running_server_through_the_pod_template() -> None:
+    """credentials-sync creates and grants them at every start: a new list changes MySQL's pod (which restarts and
+    syncs again), and no other."""
+    def sync_env(rendered: Render) -> dict[str, str]:
+        spec, _ = container_of(rendered, "mysql")
+        return env_map(next(c for c in spec["containers"] if c["name"] == "credentials-sync"))
+
+    def pod_templates(rendered: Render) -> dict[str, str]:
+        return {s["metadata"]["name"]: json.dumps(s["spec"]["template"], sort_keys=True)
+                for s in rendered.of_kind("StatefulSet")}
+
+    assert sync_env(services())["MYSQL_EXTRA_DATABASES"] == ""
+    plugins = template("openedx-services", extra={"mysql": {"extraDatabases": ["notes", "credentials"]}})
+    assert sync_env(plugins)["MYSQL_EXTRA_DATABASES"] == "notes credentials"
+    before, after = pod_templates(template("openedx-services")), pod_templates(plugins)
+    assert {name for name in before if before[name] != after[name]} == {"mysql"}
+    # The server's own container is unchanged: the image still creates the instance's database alone.
+    assert env_map(container_of(plugins, "mysql")[1]) == env_map(container_of(services(), "mysql")[1])
+
+
+@pytest.mark.parametrize("databases", [["notes", "notes"], ["notes`; DROP DATABASE openedx; --"], ["a" * 65], [""]])
+def test_a_plugin_database_that_is_not_a_mysql_identifier_is_refused(databases: list[str]) -> None:
+    assert "mysql.extraDatabases" in template_error("openedx-services", extra={"mysql": {"extraDatabases": databases}})
+
+
 # --- node autoscalers and volume sizes -------------------------------------------------------------------------
 
 PROTECTED = {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false", "karpenter.sh/do-not-disrupt": "true"}

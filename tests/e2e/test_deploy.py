@@ -1,8 +1,9 @@
 """`./deploy.sh e2e` for real: the Pulumi engine, its providers and a Kubernetes API server with admission on.
 
 The `e2e` stack (stacks/Pulumi.e2e.yaml) deploys two instances: `demo` with the default plugins and `sandbox`
-with `mfe` only. The tests run in this order and share the deployment: first `up`, what the cluster holds,
-a no-op `up` and `preview`, then `destroy`. Expectations come from the cluster, never from the program.
+with `mfe`, `notes` and `credentials` (two plugins that add services of their own). The tests run in this order
+and share the deployment: first `up`, what the cluster holds, a no-op `up` and `preview`, then `destroy`.
+Expectations come from the cluster, never from the program.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ from tests.test_bad_configs import END_TO_END_CASE, expectations
 NAMESPACES = {"demo": "openedx-demo", "sandbox": "openedx-sandbox"}
 HOSTS = {"demo": "demo.e2e.openedx.test", "sandbox": "sandbox.e2e.openedx.test"}
 RELEASES = ("openedx-namespace", "openedx-services", "openedx")
-# The application's Deployments (the `mfe` plugin adds the micro-frontends) and the data services' StatefulSets.
-DEPLOYMENTS = {"lms", "lms-worker", "cms", "cms-worker", "caddy", "mfe"}
+# The application's Deployments (the `mfe` plugin adds the micro-frontends, `notes` and `credentials` their
+# services) and the data services' StatefulSets.
+APPLICATION = {"lms", "lms-worker", "cms", "cms-worker", "caddy", "mfe"}
+DEPLOYMENTS = {"demo": APPLICATION, "sandbox": APPLICATION | {"notes", "credentials"}}
+PLUGIN_HOSTS = {"demo": set(), "sandbox": {"notes.sandbox.e2e.openedx.test", "credentials.sandbox.e2e.openedx.test"}}
 STATEFULSETS = {"mysql", "mongodb", "redis", "meilisearch", "smtp"}
 ROOT_PASSWORDS = ("mysql-root-password", "mongodb-root-password")
 
@@ -104,7 +108,7 @@ def test_every_release_is_deployed(cluster: Cluster, deployed: Completed) -> Non
 def test_every_workload_is_available(cluster: Cluster, deployed: Completed) -> None:
     for instance, namespace in NAMESPACES.items():
         deployments = {d["metadata"]["name"]: d for d in cluster.items("deployments", namespace)}
-        assert set(deployments) == DEPLOYMENTS, instance
+        assert set(deployments) == DEPLOYMENTS[instance], instance
         for name, deployment in deployments.items():
             status = deployment["status"]
             conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
@@ -118,6 +122,25 @@ def test_every_workload_is_available(cluster: Cluster, deployed: Completed) -> N
         claims = cluster.items("persistentvolumeclaims", namespace)
         assert claims and all(c["status"]["phase"] == "Bound" for c in claims), [
             (c["metadata"]["name"], c["status"]["phase"]) for c in claims]
+
+
+def test_plugin_services_run_behind_their_own_hosts(cluster: Cluster, deployed: Completed) -> None:
+    """A plugin's service: its Deployment mounts its settings file from the instance's settings Secret, its Service
+    is the name Tutor's settings call on port 8000, and the Ingress (and its certificate) carry its host."""
+    for instance, namespace in NAMESPACES.items():
+        (ingress,) = cluster.items("ingresses", namespace)
+        hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+        assert PLUGIN_HOSTS[instance] <= hosts, hosts
+        assert PLUGIN_HOSTS[instance] <= set(ingress["spec"]["tls"][0]["hosts"])
+        services = {service["metadata"]["name"]: service for service in cluster.items("services", namespace)}
+        for name in DEPLOYMENTS[instance] - APPLICATION:
+            assert [port["port"] for port in services[name]["spec"]["ports"]] == [8000], name
+            deployment = next(d for d in cluster.items("deployments", namespace) if d["metadata"]["name"] == name)
+            pod = deployment["spec"]["template"]["spec"]
+            (container,) = pod["containers"]
+            assert f"overhangio/openedx-{name}:" in container["image"]
+            secrets = [v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v]
+            assert any(secret.startswith("openedx-settings-") for secret in secrets), pod["volumes"]
 
 
 def _init_jobs(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
@@ -134,10 +157,19 @@ def _script(cluster: Cluster, job: dict[str, Any]) -> str:
 
 
 # Tutor's order, each step recognised by the command that makes it: the LMS's migrations, then Studio's, then
-# the plugins' tasks (forum, MFE), then the Site the program's own plugin sets last.
-TUTOR_ORDER = ("./manage.py lms migrate", "./manage.py cms migrate", "initialize_forum_indices",
-               "learner_home_mfe.enabled", "django.contrib.sites")
-EXPECTED_STEPS = {"demo": TUTOR_ORDER, "sandbox": tuple(s for s in TUTOR_ORDER if s != "initialize_forum_indices")}
+# the plugins' tasks in their load order (credentials: its OAuth clients, its migrations, the copy of the LMS's
+# users; forum; MFE; notes: its OAuth client, its migrations), then the Site the program's own plugin sets last.
+TUTOR_ORDER = ("./manage.py lms migrate", "./manage.py cms migrate", "--client-id credentials-key ",
+               "credentials service - ./manage.py migrate", "core_user", "initialize_forum_indices",
+               "learner_home_mfe.enabled", "--client-id notes", "from notesapi.v1.views.meilisearch import reindex",
+               "django.contrib.sites")
+PLUGIN_STEPS = {"--client-id credentials-key ", "credentials service - ./manage.py migrate", "core_user",
+                "--client-id notes", "from notesapi.v1.views.meilisearch import reindex"}
+EXPECTED_STEPS = {"demo": tuple(s for s in TUTOR_ORDER if s not in PLUGIN_STEPS),
+                  "sandbox": tuple(s for s in TUTOR_ORDER if s != "initialize_forum_indices")}
+# The image each plugin step runs in: its service's own, and the MySQL client for the copy of the users.
+STEP_IMAGES = {"credentials service - ./manage.py migrate": "overhangio/openedx-credentials:",
+               "core_user": "mysql:", "from notesapi.v1.views.meilisearch import reindex": "overhangio/openedx-notes:"}
 
 
 def test_init_jobs_ran_in_order_before_the_application(cluster: Cluster, deployed: Completed) -> None:
@@ -151,6 +183,11 @@ def test_init_jobs_ran_in_order_before_the_application(cluster: Cluster, deploye
         for job in jobs:
             conditions = {c["type"]: c["status"] for c in job["status"].get("conditions", [])}
             assert conditions.get("Complete") == "True", f"{namespace}/{job['metadata']['name']}: {job['status']}"
+        for step, image in STEP_IMAGES.items():
+            for job, script in zip(jobs, scripts, strict=True):
+                if step in script:
+                    (container,) = job["spec"]["template"]["spec"]["containers"]
+                    assert image in container["image"], f"{namespace}: {step!r} runs in {container['image']}"
         for before, after in itertools.pairwise(jobs):
             assert timestamp(before["status"]["completionTime"]) <= timestamp(after["status"]["startTime"]), (
                 f"{after['metadata']['name']} started before {before['metadata']['name']} completed")

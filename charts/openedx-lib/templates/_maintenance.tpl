@@ -1,6 +1,7 @@
 {{/*
 The maintenance switch of an instance (`global.maintenance.enabled` of the openedx chart): the lms
-and cms web and worker pods are scaled to zero (no HorizontalPodAutoscaler, no PodDisruptionBudget),
+and cms web and worker pods and the plugin services' (notes, credentials) are scaled to zero (no
+HorizontalPodAutoscaler, no PodDisruptionBudget),
 so nothing writes to the databases while a long migration runs, and the router answers every public
 host with a maintenance page (HTTP 503 and Retry-After). Off again, the workloads get their replica
 bounds back from their own values.

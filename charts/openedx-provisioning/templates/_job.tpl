@@ -1,6 +1,7 @@
 {{/*
 openedx-provisioning.job: the Job that runs files/<engine>.sh with ACTION=<action> ("provision" or
 "deprovision") against the shared server of `engine` ("mysql" or "mongodb"), as a Helm hook (`hook`).
+MySQL's databases are `instanceDatabase` and `extraDatabases` (EXTRA_DATABASES, space-separated).
 The credentials are files of one projected volume at $CREDENTIALS: admin-username and admin-password (and ca.pem, the server's CA bundle, when
 `caKey` is set) from the admin Secret, app-password from the instance's (provisioning only); never an
 environment variable, the spec or a command line. The client image's user (999) runs it under the
@@ -21,7 +22,7 @@ Usage: {{ include "openedx-provisioning.job" (dict "engine" "mysql" "action" "pr
   (dict "name" "CREDENTIALS" "value" "/run/secrets/openedx")
   (dict "name" "HOME" "value" "/tmp") -}}
 {{- if eq .engine "mysql" -}}
-{{- $env = append $env (dict "name" "SSL_MODE" "value" $v.sslMode) -}}
+{{- $env = concat $env (list (dict "name" "SSL_MODE" "value" $v.sslMode) (dict "name" "EXTRA_DATABASES" "value" (join " " (default (list) $v.extraDatabases)))) -}}
 {{- if eq .action "provision" -}}
 {{- $env = append $env (dict "name" "MAX_CONNECTIONS" "value" (toString $v.maxConnections)) -}}
 {{- end -}}

@@ -13,7 +13,10 @@ talk to the databases (the mysql and mongo images' own dump and restore tools) a
     backup.py list LISTING                  a table of the backups in a storage listing
 
 A backup is a folder NAME (a UTC time, `20261203T045500Z`) holding its parts and `manifest.json`, which is written
-last: a folder without one is a backup that did not finish, never restored, removed by retention after a day.
+last: a folder without one is a backup that did not finish, never restored, removed by retention after a day. The
+MySQL parts are `mysql.sql.gz` (the instance's database) and `mysql-<key>.sql.gz` (a plugin's: mysql.sh says which
+database is which); every part holding a MySQL dump has its rows per table in the manifest, and its restore's counts
+in `<part without .sql.gz>.counts`.
 Exit codes: 0 done, 1 a check failed (the message names the part), 2 wrong usage.
 """
 
@@ -34,6 +37,8 @@ from typing import Any
 FORMAT = 1
 MANIFEST = "manifest.json"
 MYSQL_PART = "mysql.sql.gz"
+MYSQL_PARTS = re.compile(r"^mysql(-[A-Za-z0-9_]{1,64})?\.sql\.gz$")
+TUTOR_DATABASE = "openedx"  # Tutor's OPENEDX_MYSQL_DATABASE
 MONGODB_PART = "mongodb.archive.gz"
 NAME = re.compile(r"^\d{8}T\d{6}Z$")
 NAME_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -100,14 +105,14 @@ def _part(path: Path) -> dict[str, Any]:
 
 def build_manifest(folder: Path, *, name: str, kind: str, instance: str, versions: dict[str, str],
                    mongodb_database: str, mongodb_report: Path | None = None) -> dict[str, Any]:
-    """The manifest of the parts in `folder`: the rows of the MySQL dump and, from mongodump's report, the
+    """The manifest of the parts in `folder`: the rows of each MySQL dump and, from mongodump's report, the
     documents of the MongoDB archive of `mongodb_database`."""
     parts: dict[str, Any] = {}
     for path in sorted(folder.iterdir()):
         if path.name == MANIFEST or not path.is_file():
             continue
         part = _part(path)
-        if path.name == MYSQL_PART:
+        if MYSQL_PARTS.match(path.name):
             part["rows"] = mysql_rows(path)
         elif path.name == MONGODB_PART:
             part["database"] = mongodb_database
@@ -144,9 +149,12 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 def check(folder: Path) -> dict[str, Any]:
-    """The manifest of a backup whose every part is present with its size and sha256; CheckFailed names the first
-    part that is not."""
+    """The manifest of a backup whose every part is present with its size and sha256, and which holds no file the
+    manifest does not list (a restore takes every MySQL part it finds); CheckFailed names the first that is not."""
     manifest = read_manifest(folder)
+    for path in sorted(folder.iterdir()):
+        if path.name != MANIFEST and path.name not in manifest["parts"]:
+            raise CheckFailed(f"{path.name} is not a part of the manifest: a backup holds nothing else")
     for name, expected in sorted(manifest["parts"].items()):
         path = folder / name
         if not path.is_file():
@@ -169,18 +177,35 @@ def _pack(source: Path, target: Path) -> None:
     source.unlink()
 
 
+def _dump_parts(folder: Path, dumps: list[Path]) -> dict[Path, str]:
+    """The part each of a Tutor operator's MySQL dumps becomes: a lone dump is the instance's database; among
+    several, `openedx` is (Tutor's database) and each other `<database>` a plugin's, `mysql-<database>.sql.gz` (its
+    key: Tutor's plugins name their databases `notes`, `credentials`)."""
+    if len(dumps) == 1:
+        return {dumps[0]: MYSQL_PART}
+    names = [path.name.split(".")[0] for path in dumps]
+    parts = [MYSQL_PART if name == TUTOR_DATABASE else f"mysql-{name}.sql.gz" for name in names]
+    if len(set(names)) != len(names) or parts.count(MYSQL_PART) != 1 or not all(map(MYSQL_PARTS.match, parts)):
+        raise CheckFailed(f"{folder.name}: expected {TUTOR_DATABASE}.sql (or .sql.gz), the dump of Tutor's database, "
+                          "and one dump per plugin database named after it (notes.sql, credentials.sql...), "
+                          f"found {[p.name for p in dumps]}")
+    return dict(zip(dumps, parts, strict=True))
+
+
 def adopt(folder: Path, *, name: str, instance: str, versions: dict[str, str]) -> dict[str, Any]:
     """The dumps a Tutor operator makes, given our parts' names and a manifest, to be restored like our backups:
-    `<database>.sql[.gz]` (mysqldump of Tutor's `openedx` database) and `<database>.archive[.gz]` (`mongodump
-    --db=<database> --archive`, gzipped or not). Rows are counted from the MySQL dump; a MongoDB archive made
-    elsewhere has no mongodump report, so its documents are not counted (its checksum still is)."""
+    `<database>.sql[.gz]` (mysqldump of Tutor's `openedx` database; with plugins, one more per plugin database,
+    see `_dump_parts`) and `<database>.archive[.gz]` (`mongodump --db=<database> --archive`, gzipped or not). Rows
+    are counted from the MySQL dumps; a MongoDB archive made elsewhere has no mongodump report, so its documents are
+    not counted (its checksum still is)."""
     dumps = sorted(folder.glob("*.sql.gz")) + sorted(folder.glob("*.sql"))
     archives = sorted(folder.glob("*.archive.gz")) + sorted(folder.glob("*.archive"))
-    if len(dumps) != 1 or len(archives) > 1:
-        raise CheckFailed(f"{folder.name}: expected one MySQL dump (*.sql or *.sql.gz) and at most one MongoDB "
+    if not dumps or len(archives) > 1:
+        raise CheckFailed(f"{folder.name}: expected a MySQL dump (*.sql or *.sql.gz) and at most one MongoDB "
                           f"archive (*.archive or *.archive.gz), found {[p.name for p in dumps + archives]}")
     database = archives[0].name.split(".")[0] if archives else ""
-    _pack(dumps[0], folder / MYSQL_PART)
+    for dump, part in _dump_parts(folder, dumps).items():
+        _pack(dump, folder / part)
     if archives:
         _pack(archives[0], folder / MONGODB_PART)
     manifest = build_manifest(folder, name=name, kind="imported", instance=instance, versions=versions,
@@ -204,11 +229,14 @@ def read_counts(path: Path) -> dict[str, int]:
 
 
 def compare(manifest: dict[str, Any], counts: Path) -> list[str]:
-    """What a restore lacks against the manifest, from the count files it wrote in `counts` (`mysql.counts`,
-    `mongodb.counts`): one line per table or collection whose count differs."""
+    """What a restore lacks against the manifest, from the count files it wrote in `counts` (`mysql.counts` and
+    `mysql-<key>.counts` for the MySQL parts, `mongodb.counts`): one line per table or collection whose count
+    differs."""
     problems: list[str] = []
-    expected = {MYSQL_PART: ("rows", "mysql.counts"), MONGODB_PART: ("documents", "mongodb.counts")}
-    for part_name, (what, file) in expected.items():
+    expected = {name: ("rows", f"{name.removesuffix('.sql.gz')}.counts") for name in manifest["parts"]
+                if MYSQL_PARTS.match(name)}
+    expected[MONGODB_PART] = ("documents", "mongodb.counts")
+    for part_name, (what, file) in sorted(expected.items()):
         part = manifest["parts"].get(part_name)
         if part is None or what not in part:
             continue
@@ -346,9 +374,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             manifest = check(args.folder)
             if problems := compare(manifest, args.counts):
                 raise CheckFailed("; ".join(problems))
-            tables = len(manifest["parts"][MYSQL_PART]["rows"])
-            print(f"verified backup {manifest['name']}: restored {tables} tables and every collection with the "
-                  "row and document counts of the manifest")
+            mysql = sorted(name for name in manifest["parts"] if MYSQL_PARTS.match(name))
+            tables = sum(len(manifest["parts"][name].get("rows", {})) for name in mysql)
+            print(f"verified backup {manifest['name']}: restored {tables} tables ({', '.join(mysql)}) and every "
+                  "collection with the row and document counts of the manifest")
         elif args.command == "prune":
             doomed = to_prune(_listing(args.listing), args.keep, timedelta(days=args.max_age_days), _now())
             args.out.write_text("".join(f"{name}\n" for name in doomed))

@@ -1,13 +1,25 @@
 #!/bin/bash
-# The instance's MySQL database, with the mysql image's own client tools:
-#   mysql.sh dump      $WORK/parts/mysql.sql.gz: one consistent snapshot (--single-transaction), no lock held
-#   mysql.sh restore   $BACKUP/mysql.sql.gz into the database, after dropping its tables and views
-#   mysql.sh verify    restore into a scratch server started in this container, then $COUNTS/mysql.counts
-# Connection: MYSQL_HOST, MYSQL_PORT, MYSQL_DATABASE, MYSQL_USERNAME, MYSQL_PASSWORD, MYSQL_TLS (true: the
-# server's certificate is verified against MYSQL_CA_FILE when set). The password goes to an option file, never on
-# a command line. (The clients also read MYSQL_HOST from the environment: every command names its host.)
+# The instance's MySQL databases, with the mysql image's own client tools. Each database is a part of the backup:
+# the instance's own (MYSQL_DATABASE) is `mysql.sql.gz`, each of its plugins' (MYSQL_EXTRA_DATABASES,
+# space-separated) is `mysql-<key>.sql.gz`, <key> being the database's name without the instance database's name
+# and `_` in front: `notes` for the in-cluster server's `notes` and for a shared server's `openedx_campus_notes`, so a
+# backup restores into another instance (a clone) or onto another server, whose databases are named otherwise.
+#   mysql.sh dump      $WORK/parts/: each database one consistent snapshot (--single-transaction, no lock held), one
+#                      after the other. A database of the list that does not exist fails it before anything is
+#                      dumped: the backup of an instance never silently lacks one of its databases.
+#   mysql.sh restore   each part of $BACKUP into its database, after dropping its tables and views. A database
+#                      without a part (a plugin added since the backup) is left as it is; a part without a database
+#                      (a plugin removed since) is not restored; each is said.
+#   mysql.sh verify    each part restored into a database of its own in a scratch server started in this container,
+#                      then the rows of each: $COUNTS/mysql.counts, $COUNTS/mysql-<key>.counts
+# Connection: MYSQL_HOST, MYSQL_PORT, MYSQL_USERNAME, MYSQL_PASSWORD, MYSQL_TLS (true: the server's certificate is
+# verified against MYSQL_CA_FILE when set). The password goes to an option file, never on a command line. (The
+# clients also read MYSQL_HOST from the environment: every command names its host.)
 set -euo pipefail
 umask 077
+
+MAIN_PART=mysql.sql.gz
+IDENTIFIER='^[A-Za-z0-9_]{1,64}$'
 
 client_file() {
   local file="$WORK/mysql-client.cnf" password="${MYSQL_PASSWORD//\\/\\\\}"
@@ -24,43 +36,109 @@ client_file() {
   echo "$file"
 }
 
+fail() {
+  echo "mysql: $*" >&2
+  exit 1
+}
+
+# DATABASES and PARTS, index for index: the instance's database and each of MYSQL_EXTRA_DATABASES, with its part.
+plan() {
+  DATABASES=("$MYSQL_DATABASE") PARTS=("$MAIN_PART")
+  local database key
+  for database in ${MYSQL_EXTRA_DATABASES:-}; do
+    key="${database#"${MYSQL_DATABASE}_"}"
+    [[ "$database" =~ $IDENTIFIER && -n "$key" && "$database" != "$MYSQL_DATABASE" ]] ||
+      fail "'$database' of MYSQL_EXTRA_DATABASES is not a database of its own"
+    [[ " ${PARTS[*]} " != *" mysql-$key.sql.gz "* ]] ||
+      fail "two databases of MYSQL_EXTRA_DATABASES would both be part mysql-$key.sql.gz"
+    DATABASES+=("$database") PARTS+=("mysql-$key.sql.gz")
+  done
+}
+
+# require_databases CLIENT CONSEQUENCE DATABASE...: fails naming the databases the server does not have (or that
+# the user may not see: it sees its own only), and CONSEQUENCE.
+require_databases() {
+  local client="$1" consequence="$2" database missing=()
+  shift 2
+  mysql --defaults-extra-file="$client" --batch --skip-column-names \
+    --execute='SELECT schema_name FROM information_schema.schemata' > "$WORK/schemas.txt"
+  for database; do
+    grep -qxF "$database" "$WORK/schemas.txt" || missing+=("$database")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    fail "database ${missing[*]} does not exist on $MYSQL_HOST, or $MYSQL_USERNAME has no privilege on it:" \
+      "$consequence"
+  fi
+}
+
 dump() {
   local options=(--single-transaction --quick --no-tablespaces --routines --triggers --hex-blob
-                 --default-character-set=utf8mb4)
+                 --default-character-set=utf8mb4) client index part
   # MySQL's mysqldump writes GTID_PURGED (which restoring needs SUPER for) unless told not to; MariaDB's has no
   # such option.
   if mysqldump --help | grep -q -- '--set-gtid-purged'; then options+=(--set-gtid-purged=OFF); fi
+  plan
+  client="$(client_file)"
+  # A plugin's database is created before the instance's Release is upgraded (by the in-cluster server's pod or
+  # the provisioning Job): one missing is a fault to see, not a database to leave out.
+  require_databases "$client" "nothing was dumped" "${DATABASES[@]}"
   mkdir -p "$WORK/parts"
-  mysqldump --defaults-extra-file="$(client_file)" "${options[@]}" "$MYSQL_DATABASE" | gzip > "$WORK/parts/mysql.sql.gz"
-  echo "mysql: dumped $MYSQL_DATABASE ($(stat -c %s "$WORK/parts/mysql.sql.gz") bytes compressed)"
+  for index in "${!DATABASES[@]}"; do
+    part="$WORK/parts/${PARTS[index]}"
+    mysqldump --defaults-extra-file="$client" "${options[@]}" "${DATABASES[index]}" | gzip > "$part"
+    echo "mysql: dumped ${DATABASES[index]} into ${PARTS[index]} ($(stat -c %s "$part") bytes compressed)"
+  done
 }
 
-restore() {
-  local client
-  client="$(client_file)"
+# restore_part CLIENT DATABASE PART: the dump $BACKUP/PART replaces DATABASE's tables and views.
+restore_part() {
+  local client="$1" database="$2" part="$3"
   # A restore replaces the database: what the dump does not hold must not survive it.
-  mysql --defaults-extra-file="$client" --batch --skip-column-names "$MYSQL_DATABASE" > "$WORK/drop.sql" <<'SQL'
+  mysql --defaults-extra-file="$client" --batch --skip-column-names "$database" > "$WORK/drop.sql" <<'SQL'
 SELECT CONCAT('DROP ', IF(table_type = 'VIEW', 'VIEW', 'TABLE'), ' IF EXISTS `', REPLACE(table_name, '`', '``'), '`;')
 FROM information_schema.tables WHERE table_schema = DATABASE();
 SQL
-  { echo "SET FOREIGN_KEY_CHECKS = 0;"; cat "$WORK/drop.sql"; } | mysql --defaults-extra-file="$client" "$MYSQL_DATABASE"
+  { echo "SET FOREIGN_KEY_CHECKS = 0;"; cat "$WORK/drop.sql"; } | mysql --defaults-extra-file="$client" "$database"
   # Views, triggers and routines name the user who made them (DEFINER): restored as this database's user instead,
   # who may be another one (another server, a Tutor installation), and may not act as someone else.
-  gunzip -c "$BACKUP/mysql.sql.gz" | sed -E '/^(\/\*!|CREATE)/s/DEFINER=`[^`]*`@`[^`]*`//g' \
-    | mysql --defaults-extra-file="$client" --default-character-set=utf8mb4 "$MYSQL_DATABASE"
-  echo "mysql: restored $BACKUP/mysql.sql.gz into $MYSQL_DATABASE"
+  gunzip -c "$BACKUP/$part" | sed -E '/^(\/\*!|CREATE)/s/DEFINER=`[^`]*`@`[^`]*`//g' \
+    | mysql --defaults-extra-file="$client" --default-character-set=utf8mb4 "$database"
+  echo "mysql: restored $part into $database"
 }
 
-count() {
-  local client
+restore() {
+  local client index part database targets=() replaced=() kept=()
+  plan
+  [ -f "$BACKUP/$MAIN_PART" ] || fail "the backup holds no $MAIN_PART: nothing was restored"
+  for index in "${!DATABASES[@]}"; do
+    if [ -f "$BACKUP/${PARTS[index]}" ]; then
+      targets+=("$index") replaced+=("${DATABASES[index]}")
+    else
+      kept+=("${DATABASES[index]}")
+    fi
+  done
   client="$(client_file)"
-  mysql --defaults-extra-file="$client" --batch --skip-column-names "$MYSQL_DATABASE" > "$WORK/count.sql" <<'SQL'
+  # All there before any is replaced: never half an instance restored.
+  require_databases "$client" "nothing was restored" "${replaced[@]}"
+  for index in "${targets[@]}"; do restore_part "$client" "${DATABASES[index]}" "${PARTS[index]}"; done
+  for part in "$BACKUP"/mysql-*.sql.gz; do
+    [ -f "$part" ] || continue
+    [[ " ${PARTS[*]} " == *" ${part##*/} "* ]] ||
+      echo "mysql: ${part##*/} is not restored: no database of this instance is its (MYSQL_EXTRA_DATABASES)"
+  done
+  for database in "${kept[@]}"; do
+    echo "mysql: $database is left as it is: the backup holds no dump of it"
+  done
+}
+
+# count_part CLIENT DATABASE FILE: `<table> <rows>` per table of DATABASE into FILE.
+count_part() {
+  local client="$1" database="$2" file="$3"
+  mysql --defaults-extra-file="$client" --batch --skip-column-names "$database" > "$WORK/count.sql" <<'SQL'
 SELECT CONCAT('SELECT ', QUOTE(table_name), ', COUNT(*) FROM `', REPLACE(table_name, '`', '``'), '`;')
 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name;
 SQL
-  mkdir -p "$COUNTS"
-  mysql --defaults-extra-file="$client" --batch --skip-column-names "$MYSQL_DATABASE" < "$WORK/count.sql" \
-    > "$COUNTS/mysql.counts"
+  mysql --defaults-extra-file="$client" --batch --skip-column-names "$database" < "$WORK/count.sql" > "$file"
 }
 
 verify() {
@@ -68,7 +146,16 @@ verify() {
   # no network and no grant tables: only this container reaches it, through its socket. Everything it writes is
   # in the work volume (the image's own directories belong to another user, and the root filesystem is read-only).
   local data="$WORK/scratch-mysql" socket="$WORK/scratch-mysql.sock" server=mysqld
-  mkdir -p "$data"
+  # Every part of the backup, whatever the instance's databases are now: the backup is what is verified.
+  local parts=("$MAIN_PART") part key
+  for part in "$BACKUP"/mysql-*.sql.gz; do
+    [ -f "$part" ] || continue
+    key="${part##*/mysql-}" && key="${key%.sql.gz}"
+    [[ "$key" =~ $IDENTIFIER ]] || fail "${part##*/} is not the name of a part"
+    parts+=("${part##*/}")
+  done
+  [ -f "$BACKUP/$MAIN_PART" ] || fail "the backup holds no $MAIN_PART"
+  mkdir -p "$data" "$COUNTS"
   if command -v mariadb-install-db > /dev/null; then
     mariadb-install-db --no-defaults --datadir="$data" --tmpdir="$WORK" --user="$(id -un)" > /dev/null
     server=mariadbd
@@ -87,16 +174,21 @@ verify() {
     kill -0 "$scratch_pid" 2> /dev/null || { cat "$WORK/scratch-mysql.log" >&2; exit 1; }
     sleep 1
   done
-  mysql --no-defaults --host=localhost --socket="$socket" -e "CREATE DATABASE scratch CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-  local scratch=(MYSQL_HOST=localhost MYSQL_PORT=0 MYSQL_SOCKET="$socket" MYSQL_USERNAME=scratch MYSQL_PASSWORD=""
-                 MYSQL_DATABASE=scratch MYSQL_TLS=false)
-  # The script itself again (mounted read-only, not executable), with the scratch server's connection.
-  env "${scratch[@]}" bash "$0" restore
-  env "${scratch[@]}" bash "$0" count
-  echo "mysql: counted $(wc -l < "$COUNTS/mysql.counts") tables in the scratch server"
+  local client tables=0 index
+  client="$(MYSQL_HOST=localhost MYSQL_PORT=0 MYSQL_SOCKET="$socket" MYSQL_USERNAME=scratch MYSQL_PASSWORD="" \
+    MYSQL_TLS=false client_file)"
+  # A scratch database per part: scratch_0 for mysql.sql.gz, then one for each plugin's.
+  for index in "${!parts[@]}"; do
+    mysql --defaults-extra-file="$client" \
+      -e "CREATE DATABASE scratch_$index CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    restore_part "$client" "scratch_$index" "${parts[index]}"
+    count_part "$client" "scratch_$index" "$COUNTS/${parts[index]%.sql.gz}.counts"
+    tables=$((tables + $(wc -l < "$COUNTS/${parts[index]%.sql.gz}.counts")))
+  done
+  echo "mysql: counted $tables tables in the scratch server (${parts[*]})"
 }
 
 case "${1:-}" in
-  dump | restore | count | verify) "$1" ;;
-  *) echo "usage: mysql.sh dump|restore|count|verify" >&2; exit 2 ;;
+  dump | restore | verify) "$1" ;;
+  *) echo "usage: mysql.sh dump|restore|verify" >&2; exit 2 ;;
 esac

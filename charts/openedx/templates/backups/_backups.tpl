@@ -3,7 +3,8 @@ openedx.backups.steps: the steps of a backup Job kind, in order, as a YAML list 
 {name, image (mysql|mongodb|rclone|openedx), args, media (ro|rw, when the media volume is mounted)}.
 Each runs one of the scripts of files/backups/ (mounted at /backups-tools); the last is the pod's
 container, the others its init containers, one after the other, sharing the work volume /work.
-  backup   dump MySQL, MongoDB (and media), write the manifest, upload it last, apply retention
+  backup   dump MySQL (the instance's database and its plugins', MYSQL_EXTRA_DATABASES of the backup
+           Secret: a part each), MongoDB (and media), write the manifest, upload it last, apply retention
   verify   fetch the newest backup, check it, restore it into scratch servers, compare the counts
   restore  fetch BACKUP_NAME (default: the newest), check it (or adopt a Tutor operator's dumps when
            TUTOR_DUMPS is true), restore MySQL, MongoDB (and media) into the instance's own
