@@ -88,6 +88,7 @@ def _example_stack_of(item: pytest.Item) -> Path | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks into the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under xdist's `--dist loadgroup` (test.sh), the tests of one example stack share a worker, which renders
     that stack once for all of them."""
