@@ -59,22 +59,22 @@ def cli_config(stack_config: Mapping[str, Any]) -> tuple[dict[str, str], list[st
             config[_qualified(key)] = _engine_value(spec)
     secret_keys = []
     for key, value in stack_config.items():
-        plain = _without_secure(value)
+        plain = without_secure(value)
         if plain != value:
             secret_keys.append(_qualified(key))
         config[_qualified(key)] = _engine_value(plain)
     return config, secret_keys
 
 
-def _without_secure(value: Any) -> Any:
+def without_secure(value: Any) -> Any:
     """`value` with each `secure:` value (a whole key's, or one set with `pulumi config set --path --secret`) as the
     placeholder."""
     if isinstance(value, dict) and set(value) == {"secure"}:
         return SECURE_PLACEHOLDER
     if isinstance(value, dict):
-        return {key: _without_secure(item) for key, item in value.items()}
+        return {key: without_secure(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_without_secure(item) for item in value]
+        return [without_secure(item) for item in value]
     return value
 
 

@@ -37,6 +37,7 @@ from components.settings.email import DEFAULT_PORTS
 from components.settings.instance import CARRIED_SECRETS, InstanceSettings
 from components.settings.model import INSTANCE_NAME_MAX, NAMESPACE, ConfigError
 from components.settings.stack import load
+from offline.evaluation import without_secure
 from operations import stack_file
 from operations.passphrase import passphrase_problem, uses_passphrase
 from operations.stack import PROJECT_DIR
@@ -255,7 +256,7 @@ def problems(imported: Import, document: Mapping[str, Any], index: int) -> list[
     instances; secret values never appear."""
     config = document.get("config") or {}
     prefix = f"{NAMESPACE}:"
-    raw = {key.removeprefix(prefix): _without_secure(value) for key, value in config.items()
+    raw = {key.removeprefix(prefix): without_secure(value) for key, value in config.items()
            if key.startswith(prefix)}
     providers = {key: value for key, value in config.items() if not key.startswith(prefix)}
     instances = list(raw.get("instances") or [])
@@ -279,17 +280,6 @@ def _with_secrets(imported: Import) -> dict[str, Any]:
     if not entry["tutorSecrets"]:
         del entry["tutorSecrets"]
     return entry
-
-
-def _without_secure(value: Any) -> Any:
-    """A value of the stack file with each `secure:` value (which needs the stack's key) as a placeholder."""
-    if isinstance(value, dict) and set(value) == {"secure"}:
-        return "secure-value-not-read"
-    if isinstance(value, dict):
-        return {key: _without_secure(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_secure(item) for item in value]
-    return value
 
 
 # --- the stack file and the secrets ---------------------------------------------------------------------------------

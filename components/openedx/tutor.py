@@ -368,7 +368,7 @@ class _Compiler:
                 self._base_defaults[names] = (tutor_config_module.get_base(), tutor_config_module.get_defaults())
         base, defaults = self._base_defaults[names]
         unique = tuple(key for key, _ in hooks.Filters.CONFIG_UNIQUE.iterate())
-        borrowed = supported_plugins.borrowed_keys(tuple(name for name in names if name in supported_plugins.SUPPORTED))
+        borrowed = {key: value for plugin in _loaded_plugins() for key, value in plugin.borrowed.items()}
         return _PluginSet(names, renderer, base, defaults, _file_templates(renderer), _init_tasks(), unique, borrowed)
 
     def _full_config(self, plugin_set: _PluginSet, user: Config) -> Config:
@@ -418,9 +418,14 @@ def _render_task(renderer: _Renderer, service: str, script: str) -> str:
         renderer.config = config
 
 
+def _loaded_plugins() -> list[supported_plugins.SupportedPlugin]:
+    """The loaded plugins the program supports (ours is loaded too, and is not one of them)."""
+    return [supported_plugins.SUPPORTED[name] for name in tutor_plugins.iter_loaded()
+            if name in supported_plugins.SUPPORTED]
+
+
 def _loaded_services() -> list[supported_plugins.PluginService]:
-    loaded = tuple(name for name in tutor_plugins.iter_loaded() if name in supported_plugins.SUPPORTED)
-    return list(supported_plugins.services(loaded))
+    return [service for plugin in _loaded_plugins() for service in plugin.services]
 
 
 def _file_templates(renderer: tutor_env.Renderer) -> tuple[tuple[str, str], ...]:
@@ -445,8 +450,7 @@ def _init_tasks() -> tuple[tuple[str, str], ...]:
     """Tutor's init tasks for the loaded plugins, in its order, without the root-only ones: Tutor's mysql.sh and
     the plugins' database creation, which the program's provisioning does instead."""
     core_mysql = set(hooks.Filters.CLI_DO_INIT_TASKS.iterate_from_context(hooks.Contexts.app("mysql").name))
-    loaded = [supported_plugins.SUPPORTED[name] for name in tutor_plugins.iter_loaded()
-              if name in supported_plugins.SUPPORTED]
+    loaded = _loaded_plugins()
     provisioned = {_resource_text(path) for plugin in loaded for path in plugin.provisioned_tasks}
     as_user = {_resource_text(path) for plugin in loaded for path in plugin.user_tasks}
     services = {*_OPENEDX_SERVICES, *(service.name for service in _loaded_services())}

@@ -44,7 +44,6 @@ _STORAGE = "it is the instance's object storage"
 _INTERNAL = "it is internal to the program's Tutor plugin"
 _PLUGIN_HOST = "it is derived from lmsHost (<service>.<lmsHost>)"
 _PLUGIN_DATABASE = "the plugin's database is provisioned beside the instance's, for the instance's user"
-_ALL_SERVICES = [service for plugin in tutor_plugins.SUPPORTED.values() for service in plugin.services]
 
 
 def _use(key: str) -> str:
@@ -106,8 +105,8 @@ OWNED_KEYS: Mapping[str, str] = MappingProxyType(
         "OPENEDX_AWS_ACCESS_KEY": _STORAGE,
         "OPENEDX_AWS_SECRET_ACCESS_KEY": _STORAGE,
         **{key: _INTERNAL for key in tutor_plugin.CONFIG_KEYS},
-        **{key: _PLUGIN_HOST for service in _ALL_SERVICES for key in (service.host_key,)},
-        **{key: _PLUGIN_DATABASE for service in _ALL_SERVICES for key in service.mysql_keys},
+        **{service.host_key: _PLUGIN_HOST for service in tutor_plugins.ALL_SERVICES},
+        **{key: _PLUGIN_DATABASE for service in tutor_plugins.ALL_SERVICES for key in service.mysql_keys},
         **{key: _GENERATED for plugin in tutor_plugins.SUPPORTED.values() for key in plugin.secrets},
     }
 )
@@ -128,7 +127,7 @@ _URL = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@!&()*+,;=%-]+")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.-]*")
 _IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 _PLUGIN = re.compile(r"[a-z0-9][a-z0-9_-]*")
-_TUTOR_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
+TUTOR_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END [A-Z ]*PRIVATE KEY-----\n?")
 _CERTIFICATES = re.compile(r"(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?)+")
 
@@ -344,7 +343,7 @@ def _rule_problems(instance: TutorInstance) -> Iterator[str]:
         if service.name not in instance.plugin_hosts:
             yield f"plugin_hosts.{service.name}: must be set"
     for key in instance.extra_config:
-        if not isinstance(key, str) or not _TUTOR_KEY.fullmatch(key):
+        if not isinstance(key, str) or not TUTOR_KEY.fullmatch(key):
             yield f"extra_config.{key}: Tutor settings are UPPER_SNAKE_CASE"
         elif key in OWNED_KEYS:
             yield f"extra_config.{key}: {owned_key_problem(key)}"

@@ -7,16 +7,13 @@ when a settings file, an init task or a patch they pull in reads it (`tutor.read
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 from components.openedx.tutor import read_keys
-from components.openedx.tutor_checks import OWNED_KEYS
+from components.openedx.tutor_checks import OWNED_KEYS, TUTOR_KEY
 from components.settings import plugins as tutor_plugins
 from components.settings.instance import InstanceSettings
-
-_TUTOR_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
 
 INSTEAD: Mapping[str, str] = MappingProxyType({
     "OPENEDX_LMS_UWSGI_WORKERS": "workloads.lms.processes",
@@ -27,8 +24,7 @@ INSTEAD: Mapping[str, str] = MappingProxyType({
     "K8S_NAMESPACE": "the instance's name (its namespace is openedx-<name>)",
     **{key: "images.openedx, an image built with it" for key in (
         "OPENEDX_EXTRA_PIP_REQUIREMENTS", "EDX_PLATFORM_REPOSITORY", "EDX_PLATFORM_VERSION")},
-    **{service.image_key: f"images.{service.name}"
-       for plugin in tutor_plugins.SUPPORTED.values() for service in plugin.services},
+    **{service.image_key: f"images.{service.name}" for service in tutor_plugins.ALL_SERVICES},
 })
 """What sets, in a stack, what some of those keys set in Tutor."""
 
@@ -46,6 +42,6 @@ def ignored_keys(plugins: tuple[str, ...], keys: list[str]) -> dict[str, str]:
 
 def settings_problems(instance: InstanceSettings) -> Iterator[tuple[str, str]]:
     """`tutorConfig` keys the program would ignore (the others' checks are `tutor_checks`'), by key path."""
-    keys = [key for key in instance.tutor_config if _TUTOR_KEY.fullmatch(key) and key not in OWNED_KEYS]
+    keys = [key for key in instance.tutor_config if TUTOR_KEY.fullmatch(key) and key not in OWNED_KEYS]
     if keys:
         yield from ((f"tutorConfig.{key}", why) for key, why in ignored_keys(instance.plugins, keys).items())

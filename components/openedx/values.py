@@ -154,15 +154,14 @@ def mongodb_databases(instance: InstanceSettings) -> list[str]:
 def _plugin_services(instance: InstanceSettings, planned: Plan) -> dict[str, Any]:
     """The `ida` subchart's values of each plugin service: on with its plugin, sized by the plan."""
     values: dict[str, Any] = {}
-    for plugin in tutor_plugins.SUPPORTED.values():
-        for service in plugin.services:
-            workload = planned.workloads[service.name]
-            values[service.name] = {"enabled": workload.enabled}
-            if workload.enabled:
-                values[service.name] |= _scaled(workload, priorities.WEB)
-            image: Image | None = getattr(instance.images, service.name)
-            if image is not None:
-                values[service.name]["image"] = _image(image)
+    for service in tutor_plugins.ALL_SERVICES:
+        workload = planned.workloads[service.name]
+        values[service.name] = {"enabled": workload.enabled}
+        if workload.enabled:
+            values[service.name] |= _scaled(workload, priorities.WEB)
+        image: Image | None = getattr(instance.images, service.name)
+        if image is not None:
+            values[service.name]["image"] = _image(image)
     return values
 
 

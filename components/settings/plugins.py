@@ -87,6 +87,8 @@ SUPPORTED: Mapping[str, SupportedPlugin] = MappingProxyType({
 """Every plugin an instance may list (each pinned in requirements.txt)."""
 
 SUPPORTED_PLUGINS = tuple(sorted(SUPPORTED))
+ALL_SERVICES = tuple(service for plugin in SUPPORTED.values() for service in plugin.services)
+"""Every service a supported plugin adds, in the registry's order."""
 
 
 def plugin_problem(name: str) -> str | None:
@@ -115,10 +117,6 @@ def plugin_databases(plugins: tuple[str, ...], instance_database: str) -> tuple[
 
 def mongodb_databases(plugins: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(database for name in plugins for database in SUPPORTED[name].mongodb_databases)
-
-
-def borrowed_keys(plugins: tuple[str, ...]) -> dict[str, str]:
-    return {key: value for name in plugins for key, value in SUPPORTED[name].borrowed.items()}
 
 
 def generated_secrets(plugins: tuple[str, ...]) -> dict[str, tuple[int, RotatedBy]]:

@@ -15,15 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from components.settings import plugins as tutor_plugins
 from components.settings.instance import DataService, FixedWorkload, InstanceSettings, QueueWorker, Resources, Workload
 from components.settings.model import Environment
 
 SizeName = Literal["small", "medium", "large"]
 DEFAULT_SIZES: dict[Environment, SizeName] = {"dev": "small", "staging": "medium", "production": "medium"}
-SCALED = ("lms", "cms", "lmsWorker", "cmsWorker", "lmsHighMemWorker", "notes", "credentials")
-"""The autoscaled workloads, by their stack key under `workloads`."""
-PLUGIN_SERVICES = ("notes", "credentials")
+PLUGIN_SERVICES = tuple(service.name for service in tutor_plugins.ALL_SERVICES)
 """The workloads of plugin services: planned only with their plugin, their processes set by their image's command."""
+SCALED = ("lms", "cms", "lmsWorker", "cmsWorker", "lmsHighMemWorker", *PLUGIN_SERVICES)
+"""The autoscaled workloads, by their stack key under `workloads`."""
 FIXED = ("mfe", "caddy")
 """The workloads of a fixed replica count, by their stack key."""
 

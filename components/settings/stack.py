@@ -234,7 +234,7 @@ def _database_clashes(instances: IndexedInstances) -> list[str]:
     named = {instance.name.replace("-", "_"): (index, instance.name) for index, instance in instances}
     for index, instance in instances:
         for service in tutor_plugins.services(instance.supported_plugins):
-            clash = named.get(f"{instance.name.replace('-', '_')}_{service.name}")
+            clash = named.get(tutor_plugins.plugin_database(instance.name.replace("-", "_"), service))
             if clash is not None:
                 problems.append(f"{NAMESPACE}:instances[{clash[0]}].name: {clash[1]!r} would share a database with "
                                 f"the {service.name} plugin of instances[{index}] on a shared server; choose another "

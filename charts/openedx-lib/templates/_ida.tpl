@@ -94,9 +94,7 @@ containers:
         mountPath: {{ $mountPath }}
         subPath: {{ $key }}
         readOnly: true
-      - name: ca-certificates
-        mountPath: /openedx/ca
-        readOnly: true
+      {{- include "openedx-lib.settings.caVolumeMount" dict | nindent 6 }}
       {{- range $index, $dir := $writable }}
       - name: {{ printf "writable-%d" $index }}
         mountPath: {{ $dir }}
@@ -106,7 +104,7 @@ containers:
       {{- end }}
 volumes:
   {{- include "openedx-lib.settings.secretVolume" (dict "name" "settings" "items" (dict $key $key) "context" $ctx) | nindent 2 }}
-  {{- include "openedx-lib.settings.secretVolume" (dict "name" "ca-certificates" "items" (dict "mysql-ca.pem" "mysql-ca.pem" "mongodb-ca.pem" "mongodb-ca.pem") "optional" true "context" $ctx) | nindent 2 }}
+  {{- include "openedx-lib.settings.caVolume" $ctx | nindent 2 }}
   {{- range $index, $dir := $writable }}
   - name: {{ printf "writable-%d" $index }}
     emptyDir: {}

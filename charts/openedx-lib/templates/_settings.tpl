@@ -58,6 +58,25 @@ Usage: {{- include "openedx-lib.settings.secretVolume" (dict "name" "caddy-confi
 {{- end -}}
 
 {{/*
+openedx-lib.settings.caVolume: the CA bundles managed MySQL and MongoDB servers are verified against
+(optional keys of the settings Secret), for every pod that reaches them.
+Usage: {{- include "openedx-lib.settings.caVolume" $ | nindent 2 }}
+*/}}
+{{- define "openedx-lib.settings.caVolume" -}}
+{{ include "openedx-lib.settings.secretVolume" (dict "name" "ca-certificates" "items" (dict "mysql-ca.pem" "mysql-ca.pem" "mongodb-ca.pem" "mongodb-ca.pem") "optional" true "context" .) }}
+{{- end -}}
+
+{{/*
+openedx-lib.settings.caVolumeMount: the mount of caVolume, at /openedx/ca/ (where the settings name the files).
+Usage: {{- include "openedx-lib.settings.caVolumeMount" dict | nindent 6 }}
+*/}}
+{{- define "openedx-lib.settings.caVolumeMount" -}}
+- name: ca-certificates
+  mountPath: /openedx/ca
+  readOnly: true
+{{- end -}}
+
+{{/*
 openedx-lib.settings.volumes: the settings volumes of an openedx pod: the lms and cms settings
 modules, the two env YAML files and, when `uwsgi` is true, uwsgi.ini.
 Usage: {{- include "openedx-lib.settings.volumes" (dict "uwsgi" true "context" $) | nindent 8 }}
@@ -71,7 +90,7 @@ Usage: {{- include "openedx-lib.settings.volumes" (dict "uwsgi" true "context" $
 {{ include "openedx-lib.settings.secretVolume" (dict "name" (printf "settings-%s" $variant) "items" $items "context" $.context) }}
 {{- end }}
 {{ include "openedx-lib.settings.secretVolume" (dict "name" "config" "items" (dict "lms.env.yml" "lms.env.yml" "cms.env.yml" "cms.env.yml") "context" .context) }}
-{{ include "openedx-lib.settings.secretVolume" (dict "name" "ca-certificates" "items" (dict "mysql-ca.pem" "mysql-ca.pem" "mongodb-ca.pem" "mongodb-ca.pem") "optional" true "context" .context) }}
+{{ include "openedx-lib.settings.caVolume" .context }}
 {{- if .uwsgi }}
 {{ include "openedx-lib.settings.secretVolume" (dict "name" "uwsgi-config" "items" (dict "uwsgi.ini" "uwsgi.ini") "context" .context) }}
 {{- end }}
@@ -91,9 +110,7 @@ Usage: {{- include "openedx-lib.settings.volumeMounts" (dict "uwsgi" true) | nin
 - name: config
   mountPath: /openedx/config
   readOnly: true
-- name: ca-certificates
-  mountPath: /openedx/ca
-  readOnly: true
+{{ include "openedx-lib.settings.caVolumeMount" . }}
 {{- if .uwsgi }}
 - name: uwsgi-config
   mountPath: /openedx/uwsgi.ini

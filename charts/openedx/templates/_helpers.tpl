@@ -203,16 +203,14 @@ containers:
     volumeMounts:
       - name: tmp
         mountPath: /tmp
-      - name: ca-certificates
-        mountPath: /openedx/ca
-        readOnly: true
+      {{- include "openedx-lib.settings.caVolumeMount" dict | nindent 6 }}
       {{- with .extraVolumeMounts }}
       {{- toYaml . | nindent 6 }}
       {{- end }}
 volumes:
   - name: tmp
     emptyDir: {}
-  {{- include "openedx-lib.settings.secretVolume" (dict "name" "ca-certificates" "items" (dict "mysql-ca.pem" "mysql-ca.pem" "mongodb-ca.pem" "mongodb-ca.pem") "optional" true "context" $ctx) | nindent 2 }}
+  {{- include "openedx-lib.settings.caVolume" $ctx | nindent 2 }}
   {{- with .extraVolumes }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
