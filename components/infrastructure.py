@@ -5,9 +5,9 @@ The instance code consumes this and never imports a cloud SDK; an adapter never 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -23,11 +23,13 @@ class ManagedEndpoint:
     """A data service the cloud runs, shared by the stack's instances. Admin credentials are secret Outputs
     used only by the provisioning Job in the system namespace."""
 
-    host: pulumi.Output[str]
+    host: pulumi.Input[str]
     port: int
     tls: bool
-    admin_username: pulumi.Output[str]
-    admin_password: pulumi.Output[str]
+    admin_username: pulumi.Output[str] | None = None
+    admin_password: pulumi.Output[str] | None = None
+    """None in an instance stack: the server's admin Secret is the platform stack's, and only the provisioning Jobs
+    in `openedx-system` read it, by name."""
     ca_certificate: pulumi.Input[str] | None = None
     """PEM bundle clients verify the server against (the cloud's private CA: Amazon RDS and DocumentDB's, a Cloud
     SQL instance's own); None: clients encrypt without verifying the server."""
@@ -178,6 +180,11 @@ class Infrastructure:
     kubeconfig: pulumi.Input[str] | None = None
     """The kubeconfig of a cluster the adapter built: its users run a credential plugin (no token in it), so it is
     a stack output the operator commands use. None: the operator's own kubeconfig (`cloud: local`)."""
+    cluster_identifier: str = ""
+    """What the Kubernetes provider knows the cluster by (the cluster's name; `local:<context>`)."""
+    instance_inputs: Mapping[str, pulumi.Input[Any]] = field(default_factory=dict)
+    """What the cloud's per-instance resources (cache, bucket, mail) are made from, besides the provider: a platform
+    stack exports it for its instance stacks, whose adapter (`clouds.attach`) makes them from it. No secret."""
 
     def storage_class_for(self, production: bool) -> str | None:
         return (self.retain_storage_class or self.storage_class) if production else self.storage_class

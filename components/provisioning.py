@@ -92,33 +92,38 @@ def provisioning_values(instance: str, servers: dict[str, ServerAccess], user: D
 
 
 class SharedServers(pulumi.ComponentResource):
-    """The system namespace, and the admin credential (and CA bundle) of each shared server of the stack."""
+    """The shared servers of the cluster, where instances' databases are provisioned. The stack that builds them
+    (all-in-one or platform) also creates the system namespace and each server's admin credential (and CA bundle)
+    there; an instance stack's servers carry no admin credential and it creates neither: its provisioning Jobs
+    read the platform stack's admin Secrets by name, so the admin password never enters its state."""
 
     def __init__(self, name: str, provider: k8s.Provider, mysql: ManagedEndpoint | None = None,
                  mongodb: ManagedEndpoint | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("openedx:index:SharedServers", name, None, opts)
         self._provider = provider
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={"name": SYSTEM_NAMESPACE, "labels": {
-                "pod-security.kubernetes.io/enforce": "restricted", "app.kubernetes.io/part-of": "openedx"}},
-            opts=child)
-        self._servers: dict[str, ManagedEndpoint] = {}
-        self._admins: list[k8s.core.v1.Secret] = []
-        for engine, server in (("mysql", mysql), ("mongodb", mongodb)):
-            if server is None:
-                continue
+        self._servers = {engine: server for engine, server in (("mysql", mysql), ("mongodb", mongodb))
+                         if server is not None}
+        owned = {engine: server for engine, server in self._servers.items() if server.admin_password is not None}
+        self.prerequisites: list[pulumi.Resource] = []
+        """What the provisioning waits for: the namespace and the admin Secrets, when this stack creates them."""
+        if owned:
+            namespace = k8s.core.v1.Namespace(
+                f"{name}-namespace",
+                metadata={"name": SYSTEM_NAMESPACE, "labels": {
+                    "pod-security.kubernetes.io/enforce": "restricted", "app.kubernetes.io/part-of": "openedx"}},
+                opts=child)
+            self.prerequisites.append(namespace)
+        for engine, server in owned.items():
             # The server's CA bundle (public) rides along, for the Jobs to verify the server with.
             credentials: dict[str, pulumi.Input[str]] = {
-                "username": server.admin_username, "password": server.admin_password,
+                "username": server.admin_username or "", "password": server.admin_password or "",
                 **({CA_KEY: server.ca_certificate} if server.ca_certificate is not None else {})}
-            self._admins.append(k8s.core.v1.Secret(
+            self.prerequisites.append(k8s.core.v1.Secret(
                 f"{name}-{engine}-admin",
                 metadata={"name": admin_secret_name(engine), "namespace": SYSTEM_NAMESPACE},
                 string_data=credentials,
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace]))))
-            self._servers[engine] = server
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))))
         self.register_outputs({"namespace": SYSTEM_NAMESPACE})
 
     def provision(self, instance: str, user: DatabaseUser, keep_data: bool,
@@ -130,11 +135,11 @@ class SharedServers(pulumi.ComponentResource):
             f"{instance}-{engine}-user",
             metadata={"name": user_secret_name(instance, engine), "namespace": SYSTEM_NAMESPACE},
             string_data={"password": user.passwords[engine]},
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.namespace])),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=self.prerequisites)),
         ) for engine in self._servers]
         hosts = pulumi.Output.all(**{engine: server.host for engine, server in self._servers.items()})
         release_values = hosts.apply(lambda host: provisioning_values(instance, {
             engine: ServerAccess(host[engine], server.port, server.tls, server.ca_certificate is not None)
             for engine, server in self._servers.items()}, user, remove_on_uninstall=not keep_data))
         return chart_release(f"{instance}-provisioning", PROVISIONING_CHART, f"provision-{instance}",
-                             SYSTEM_NAMESPACE, release_values, opts, depends_on=[*self._admins, *passwords])
+                             SYSTEM_NAMESPACE, release_values, opts, depends_on=[*self.prerequisites, *passwords])

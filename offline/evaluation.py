@@ -101,13 +101,15 @@ def evaluate(
     secret_keys: list[str] | None = None,
     preview: bool = False,
     program: Callable[[], None] | None = None,
+    stack_references: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Recording:
-    """Run `program` (default: the real one) inside a fresh root stack under the offline mocks."""
+    """Run `program` (default: the real one) inside a fresh root stack under the offline mocks; a StackReference
+    reads the outputs `stack_references` gives for its stack."""
     if program is None:
         from components.program import main
 
         program = main
-    mocks = OfflineMocks(PROJECT, stack, preview)
+    mocks = OfflineMocks(PROJECT, stack, preview, stack_references)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.reset_options(project=PROJECT, stack=stack, preview=preview)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)

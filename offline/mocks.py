@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi.output import Unknown
@@ -65,9 +66,12 @@ def _placeholders(value: Any) -> Any:
 class OfflineMocks(pulumi_mocks.Mocks):
     """One evaluation's mocks: what they remember (Google Cloud's allocated address ranges) lives here."""
 
-    def __init__(self, project: str, stack: str, preview: bool = False) -> None:
+    def __init__(self, project: str, stack: str, preview: bool = False,
+                 stack_references: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.project, self.stack, self.preview = project, stack, preview
         self.gcp_allocated_ranges: dict[str, str] = {}
+        self.stack_references = dict(stack_references or {})
+        """The outputs of the other stacks a StackReference reads, by stack name."""
 
     def computed_outputs(self, typ: str, name: str, urn: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Outputs the provider would compute for `typ`, so that `apply` code runs as it would for real."""
@@ -80,6 +84,10 @@ class OfflineMocks(pulumi_mocks.Mocks):
         return _generated(typ, name, urn, inputs)
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            # Read from the backend, in a preview too; a stack that does not exist has no output.
+            name = str(args.inputs["name"])
+            return name, {"name": name, "outputs": dict(self.stack_references.get(name, {})), "secretOutputNames": []}
         urn_seed = f"{args.typ}::{args.name}"
         inputs = dict(args.inputs)
         outputs = {**inputs, **self.computed_outputs(args.typ, args.name, urn_seed, _placeholders(inputs))}

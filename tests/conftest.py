@@ -117,12 +117,13 @@ def evaluate_stack() -> Evaluate:
         config: Mapping[str, Any] | None = None,
         stack: str = "test",
         preview: bool = False,
+        stack_references: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Recording:
         if stack_file is not None:
             stack, engine, secret_keys = load_stack_file(stack_file)
         else:
             engine, secret_keys = cli_config(config or {})
-        recording = evaluate(engine, stack, secret_keys, preview=preview)
+        recording = evaluate(engine, stack, secret_keys, preview=preview, stack_references=stack_references)
         assert not recording.duplicate_urns, f"resources share a URN: {recording.duplicate_urns}"
         return recording
 

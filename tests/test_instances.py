@@ -197,12 +197,14 @@ def test_instances_without_waves_do_not_depend_on_each_other(two) -> None:
             assert not alpha_urns & set(registration.depends_on)
 
 
-def test_stack_outputs_give_urls_and_namespaces(two) -> None:
+def test_stack_outputs_give_urls_namespaces_and_versions(two) -> None:
+    """Where each instance is and what it runs (the image, Tutor's and its plugins' versions: `fleet.sh status`)."""
+    runs = {"image": "docker.io/overhangio/openedx:22.0.3", "tutor": "22.0.3"}
     assert two.stack_outputs["instances"] == {
         "alpha": {"lmsUrl": "https://alpha.example.com", "studioUrl": "https://studio.alpha.example.com",
-                  "namespace": "openedx-alpha"},
+                  "namespace": "openedx-alpha", **runs, "plugins": {"forum": "22.0.0", "mfe": "22.1.0"}},
         "beta": {"lmsUrl": "https://learn.beta.org", "studioUrl": "https://studio.learn.beta.org",
-                 "namespace": "openedx-beta"},
+                 "namespace": "openedx-beta", **runs, "plugins": {"mfe": "22.1.0"}},
     }
 
 

@@ -104,6 +104,11 @@ def _image(image: Image | None, default: str) -> str:
     return f"{image.repository}:{image.tag}" if image is not None else default
 
 
+def openedx_image(instance: InstanceSettings) -> str:
+    """The openedx image the instance runs: its own, or the one pinned in the chart."""
+    return _image(instance.images.openedx, pinned_image(APP_VALUES, "global", "openedxImage"))
+
+
 def mysql_endpoint(instance: InstanceSettings, infrastructure: Infrastructure, s: Mapping[str, Any]
                    ) -> ti.MysqlEndpoint:
     """The instance's own MySQL server, or its database (and user) on the shared one."""
@@ -201,7 +206,7 @@ def tutor_instance(
             platform_name=instance.platform_name,
             contact_email=instance.contact,
             language_code=instance.language,
-            openedx_image=_image(instance.images.openedx, pinned_image(APP_VALUES, "global", "openedxImage")),
+            openedx_image=openedx_image(instance),
             mfe_image=_image(instance.images.mfe, pinned_image(MFE_VALUES, "image")),
             plugins=instance.plugins,
             mysql=mysql_endpoint(instance, infrastructure, s),

@@ -18,6 +18,10 @@ from pydantic.alias_generators import to_camel
 NAMESPACE = "openedx"
 Cloud = Literal["local", "aws", "gcp", "azure"]
 Environment = Literal["dev", "staging", "production"]
+Layout = Literal["all-in-one", "platform", "instances"]
+"""all-in-one: the cluster, the add-ons and every instance in one stack; platform: the same, and what instance stacks
+need exported (its `platform` output: it usually holds no instance, or the ones not yet moved to stacks of their
+own); instances: instances on a platform stack's cluster and shared servers."""
 
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -73,6 +77,15 @@ def _quantity(value: str) -> str:
     return value
 
 
+def _stack_name(value: str) -> str:
+    if not _STACK_NAME.match(value):
+        raise ValueError(f"{value!r} is not a stack name ([organization/[project/]]stack: letters, digits, '-', "
+                         "'_' and '.')")
+    return value
+
+
+_STACK_NAME = re.compile(r"^([\w.-]+/){0,2}[\w.-]+$")
+StackName = Annotated[str, AfterValidator(_stack_name)]
 InstanceName = Annotated[str, AfterValidator(_instance_name)]
 HostName = Annotated[str, AfterValidator(_host_name)]
 Email = Annotated[str, AfterValidator(_email)]

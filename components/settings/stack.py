@@ -23,7 +23,7 @@ from components.settings import sizes
 from components.settings.email import EmailSettings
 from components.settings.instance import IndexedInstances, InstanceCheck, InstanceSettings, instance_problems
 from components.settings.messages import describe
-from components.settings.model import NAMESPACE, Cloud, ConfigError, Environment, Model, SectionCheck
+from components.settings.model import NAMESPACE, Cloud, ConfigError, Environment, Layout, Model, SectionCheck, StackName
 from components.settings.platform import CHECKS as platform_checks
 from components.settings.platform import PlatformSettings, https_redirect_problems
 
@@ -33,6 +33,10 @@ M = TypeVar("M", bound=BaseModel)
 class StackSettings(Model):
     cloud: Cloud = "local"
     environment: Environment = "dev"
+    layout: Layout = "all-in-one"
+    platform_stack: StackName | None = None
+    """An instance stack's platform stack (`layout: instances`): the stack it reads the cluster and the shared
+    servers from."""
     instances: tuple[InstanceSettings, ...] = ()
     local: LocalSettings = LocalSettings()
     aws: AwsSettings = AwsSettings()
@@ -69,10 +73,13 @@ def load(
     except ValidationError as error:
         problems += describe(error, StackSettings, ())
     platform, invalid = _partial(PlatformSettings, stack_keys.get("platform", {}))
-    problems += _section_problems(platform_checks, platform, invalid)
+    # An instance stack's add-ons are its platform stack's, checked there (its own platform keys are email only).
+    on_platform = stack_keys.get("layout") == "instances"
+    if not on_platform:
+        problems += _section_problems(platform_checks, platform, invalid)
     platform_email_wrong = "email" in _wrong_keys(invalid)
     # Whether Traefik redirects HTTP is known only when the keys it follows are right.
-    redirecting = platform if not {"ingress", "tls"} & _wrong_keys(invalid) else None
+    redirecting = platform if not {"ingress", "tls"} & _wrong_keys(invalid) and not on_platform else None
 
     # The instances' sizes default by environment: checked against the stack's, when it is valid.
     environment = raw.get("environment", "dev")
@@ -99,7 +106,9 @@ def load(
     checked = sorted(valid + partial, key=lambda indexed: indexed[0])
     problems += _across_instances(raw_instances, checked)
     problems += https_redirect_problems(redirecting, checked)
-    problems += _cloud_problems(stack_keys, checked, provider_config or {})
+    problems += _layout_problems(stack_keys)
+    if not on_platform:  # an instance stack's cloud is its platform stack's
+        problems += _cloud_problems(stack_keys, checked, provider_config or {})
     problems += _email_problems(stack_keys, platform.email if platform else None, checked,
                                 relay_known=not platform_email_wrong)
     problems.sort(key=_problem_order)
@@ -159,6 +168,33 @@ def _section_problems(checks: Sequence[SectionCheck], section: Any, invalid: Val
         return []
     wrong = _wrong_keys(invalid)
     return [problem for keys, check in checks if not keys & wrong for problem in check(section, *args)]
+
+
+PLATFORM_KEYS = ("local", "aws", "gcp", "azure")
+"""What only the stack that builds the cluster says (besides `platform`, of which an instance stack keeps `email`,
+its instances' default relay)."""
+
+
+def _layout_problems(stack_keys: Mapping[str, Any]) -> list[str]:
+    """What an instance stack needs and leaves to its platform stack: it names that stack, and the cluster and the
+    add-ons are that stack's."""
+    layout, platform_stack = stack_keys.get("layout", "all-in-one"), stack_keys.get("platformStack")
+    problems: list[str] = []
+    if layout == "instances":
+        if platform_stack is None:
+            problems.append(f"{NAMESPACE}:platformStack: required when {NAMESPACE}:layout is instances: the "
+                            "platform stack whose cluster and shared servers the instances use")
+        problems += [f"{NAMESPACE}:{key}: set on the platform stack, not on an instance stack (layout: instances)"
+                     for key in PLATFORM_KEYS if key in stack_keys]
+        platform = stack_keys.get("platform")
+        if isinstance(platform, dict):
+            problems += [f"{NAMESPACE}:platform.{key}: set on the platform stack, not on an instance stack "
+                         "(layout: instances); an instance stack's platform keys are email only"
+                         for key in sorted(platform) if key != "email"]
+    elif platform_stack is not None:
+        problems.append(f"{NAMESPACE}:platformStack: only an instance stack ({NAMESPACE}:layout: instances) reads "
+                        "a platform stack")
+    return problems
 
 
 def _cloud_problems(stack_keys: Mapping[str, Any], instances: IndexedInstances,

@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 
 from components.clouds import common
 from components.clouds.aws import autoscaler
-from components.clouds.aws.instances import AwsInstanceResources
+from components.clouds.aws.instances import TYPE, AwsCacheInputs, AwsInstanceInputs, AwsInstanceResources, exported
 from components.clouds.aws.settings import AwsSettings
 from components.clouds.aws.values import (
     EKS_LOG_TYPES,
@@ -69,7 +69,7 @@ class _Cluster:
 
 class AwsCloud(AwsInstanceResources):
     def __init__(self, name: str, stack: StackSettings, region: str, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("openedx:clouds:AwsCloud", name, stack, opts)
+        super().__init__(TYPE, name, stack, opts)
         settings: AwsSettings = stack.aws
         self._region = region
         # Every AWS resource, the instances' buckets included, names this provider.
@@ -79,17 +79,23 @@ class AwsCloud(AwsInstanceResources):
         provider, access, storage_class, retain_storage_class = self._kubernetes(settings, cluster)
         self._cluster_autoscaler(settings, cluster, provider)
         mysql = self._mysql(settings, network, cluster)
+        mongodb = self._documentdb(settings, network, cluster)
+        cache = self._caches(settings, network, cluster)
+        self._instances = AwsInstanceInputs(region=region, stack=pulumi.get_stack(), oidc_provider_arn=self._oidc.arn,
+                                            oidc_provider_url=self._oidc.url, cache=cache)
         self.infrastructure = Infrastructure(
             provider=provider,
             kubeconfig=access,
             mysql=mysql,
-            mongodb=self._documentdb(settings, network, cluster),
+            mongodb=mongodb,
             storage_class=storage_class,
             retain_storage_class=retain_storage_class,
             object_storage=self.bucket_for,
-            redis=self._caches(settings, network, cluster),
+            redis=InCluster() if cache is None else ManagedCache(create=self.cache_for),
             mail=self.mail_for,
             egress=(Egress(settings.vpc_cidr, MANAGED_SERVICE_PORTS),),
+            cluster_identifier=self._cluster_name,
+            instance_inputs=exported(self._instances),
         )
         self.register_outputs({"clusterName": cluster.eks.name, "vpcId": network.vpc.id, "mysqlAddress": mysql.host})
 
@@ -381,14 +387,13 @@ class AwsCloud(AwsInstanceResources):
                               admin_password=admin_password, ca_certificate=ca_bundle,
                               replica_set="rs0", retry_writes=False)
 
-    def _caches(self, settings: AwsSettings, network: _Network, cluster: _Cluster) -> InCluster | ManagedCache:
-        """In-cluster Redis, or what every instance's ElastiCache group shares: private subnets, a security group
-        open to the cluster's nodes only."""
+    def _caches(self, settings: AwsSettings, network: _Network, cluster: _Cluster) -> AwsCacheInputs | None:
+        """In-cluster Redis (None), or what every instance's ElastiCache group shares: private subnets, a security
+        group open to the cluster's nodes only."""
         if settings.redis.service == "in-cluster":
-            return InCluster()
-        self._cache_subnets = aws.elasticache.SubnetGroup(
+            return None
+        subnets = aws.elasticache.SubnetGroup(
             f"{self._name_prefix}-redis", subnet_ids=[s.id for s in network.private_subnets],
             description="Open edX instance caches: private subnets", tags=self._labels, opts=self._opts())
-        self._cache_group = self._security_group("redis", network.vpc.id, 6379, cluster.node_security_group)
-        self._cache_settings = settings.redis
-        return ManagedCache(create=self.cache_for)
+        group = self._security_group("redis", network.vpc.id, 6379, cluster.node_security_group)
+        return AwsCacheInputs(subnet_group=subnets.name, security_group=group.id, settings=settings.redis)

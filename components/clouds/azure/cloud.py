@@ -33,7 +33,13 @@ from pulumi_azure_native import (
 from pulumi_azure_native import provider as azure_provider
 
 from components.clouds import common
-from components.clouds.azure.instances import AzureInstanceResources
+from components.clouds.azure.instances import (
+    TYPE,
+    AzureCacheInputs,
+    AzureInstanceInputs,
+    AzureInstanceResources,
+    exported,
+)
 from components.clouds.azure.settings import AzureSettings
 from components.clouds.azure.values import (
     MYSQL_PARAMETERS,
@@ -76,10 +82,9 @@ class _Network:
 
 class AzureCloud(AzureInstanceResources):
     def __init__(self, name: str, stack: StackSettings, location: str, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("openedx:clouds:AzureCloud", name, stack, opts)
+        super().__init__(TYPE, name, stack, opts)
         settings: AzureSettings = stack.azure
         self._location = location
-        self._settings = settings
         # Every Azure resource, the instances' own included, names this provider.
         self._provider = azure_provider.Provider(f"{name}-provider", location=location,
                                                  opts=pulumi.ResourceOptions(parent=self))
@@ -93,21 +98,26 @@ class AzureCloud(AzureInstanceResources):
             settings, cluster, [user_pool, deployer_admin])
         mysql, server = self._mysql(settings, net)
         egress = [Egress(net.mysql_cidr, (MYSQL_PORT,))]
-        cache: ManagedCache | InCluster = InCluster()
+        cache: AzureCacheInputs | None = None
         if settings.redis.service == "managed-redis":
-            self._redis_zone, _ = self._private_zone("redis", REDIS_PRIVATE_ZONE, net.vnet)
-            cache = ManagedCache(create=self.cache_for)
+            redis_zone, _ = self._private_zone("redis", REDIS_PRIVATE_ZONE, net.vnet)
+            cache = AzureCacheInputs(endpoints_subnet=self._endpoints_subnet.id, private_zone=redis_zone.id,
+                                     settings=settings.redis)
             egress.append(Egress(net.endpoints_cidr, (REDIS_PORT,)))
+        self._instances = AzureInstanceInputs(location=location, resource_group=self._group.name,
+                                              media_storage=settings.media_storage, cache=cache)
         self.infrastructure = Infrastructure(
             provider=provider,
             kubeconfig=access,
             mysql=mysql,
             mongodb=InCluster(),  # Cosmos DB for MongoDB lacks what Open edX's modulestore relies on (module doc)
-            redis=cache,
+            redis=InCluster() if cache is None else ManagedCache(create=self.cache_for),
             storage_class=storage_class,
             retain_storage_class=retain_storage_class,
             object_storage=self.container_for if settings.media_storage == "blob" else None,
             egress=tuple(egress),
+            cluster_identifier=self._cluster_name,
+            instance_inputs=exported(self._instances),
         )
         self.register_outputs({"clusterName": cluster.name, "resourceGroup": self._group.name,
                                "mysqlHost": server.fully_qualified_domain_name})

@@ -148,8 +148,9 @@ def _ranges(azure: AzureSettings, production: bool, instances: IndexedInstances)
     return problems
 
 
-def _blob_images(azure: AzureSettings, production: bool, instances: IndexedInstances) -> list[str]:
-    """Blob media needs an image that can write to it."""
+def blob_image_problems(azure: AzureSettings, production: bool, instances: IndexedInstances) -> list[str]:
+    """Blob media needs an image that can write to it (checked by an instance stack too: its platform stack's
+    mediaStorage is known to it once read)."""
     if azure.media_storage != "blob":
         return []
     return [f"{NAMESPACE}:instances[{index}].images.openedx: Azure Blob media storage "
@@ -163,6 +164,6 @@ CHECKS: tuple[SectionCheck, ...] = (
     (frozenset({"apiAuthorizedCidrs"}), _api_access),
     (frozenset({"mysql"}), _mysql),
     (frozenset({"vnetCidr", "podCidr", "serviceCidr"}), _ranges),
-    (frozenset({"mediaStorage"}), _blob_images),
+    (frozenset({"mediaStorage"}), blob_image_problems),
 )
 """What the Azure adapter cannot build from the settings."""

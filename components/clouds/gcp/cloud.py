@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.clouds import common
-from components.clouds.gcp.instances import GcpInstanceResources
+from components.clouds.gcp.instances import TYPE, GcpCacheInputs, GcpInstanceInputs, GcpInstanceResources, exported
 from components.clouds.gcp.settings import GcpSettings
 from components.clouds.gcp.values import (
     CLOUD_PLATFORM_SCOPE,
@@ -50,9 +50,8 @@ from components.settings.stack import StackSettings
 class GcpCloud(GcpInstanceResources):
     def __init__(self, name: str, stack: StackSettings, project: str, region: str,
                  opts: pulumi.ResourceOptions | None = None):
-        super().__init__("openedx:clouds:GcpCloud", name, stack, opts)
+        super().__init__(TYPE, name, stack, opts)
         settings: GcpSettings = stack.gcp
-        self._settings = settings
         self._project = project
         self._region = region
         # Every Google Cloud resource, the instances' own included, names this provider.
@@ -64,6 +63,10 @@ class GcpCloud(GcpInstanceResources):
         node_pool = self._cluster(settings)
         provider, access, storage_class, retain_storage_class = self._kubernetes(node_pool)
         mysql, database = self._mysql(settings)
+        cache = GcpCacheInputs(network=self._vpc.id, reserved_range=self._private_services.name,
+                               settings=settings.redis) if memorystore else None
+        self._instances = GcpInstanceInputs(project=project, region=region, stack=pulumi.get_stack(), cache=cache)
+        self._cache_after, self._identity_after = [self._peering], [self._gke]
         self.infrastructure = Infrastructure(
             provider=provider,
             kubeconfig=access,
@@ -74,6 +77,8 @@ class GcpCloud(GcpInstanceResources):
             retain_storage_class=retain_storage_class,
             object_storage=self.bucket_for,
             egress=egress_rules(settings),
+            cluster_identifier=self._cluster_name,
+            instance_inputs=exported(self._instances),
         )
         self.register_outputs({"clusterName": self._gke.name, "network": self._vpc.name,
                                "mysqlConnectionName": database.connection_name})

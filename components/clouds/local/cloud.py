@@ -30,5 +30,8 @@ class LocalCluster(pulumi.ComponentResource):
             redis=in_cluster,
             storage_class=settings.storage_class,
             retain_storage_class=None,
+            cluster_identifier=cluster_identifier(settings),
+            # An instance stack reaches the cluster as the platform stack does.
+            instance_inputs=settings.model_dump(by_alias=True, exclude_none=True),
         )
         self.register_outputs({"clusterIdentifier": cluster_identifier(settings)})

@@ -1,0 +1,45 @@
+"""`cloud: azure` in an instance stack: the instances' own Azure resources, on the cluster of a platform stack."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi_azure_native import provider as azure_provider
+
+from components import platform_contract
+from components.clouds import common
+from components.clouds.azure.instances import TYPE, AzureInstanceResources, from_exported
+from components.clouds.azure.settings import AzureSettings, blob_image_problems
+from components.infrastructure import InCluster, ManagedCache
+from components.settings.stack import StackSettings
+
+
+def media_problems(stack: StackSettings, contract: Mapping[str, Any]) -> list[str]:
+    """What the platform stack's media storage asks of this stack's instances: Blob media needs an image that can
+    write to it. The platform stack holds no instance to check it against; an instance stack learns the setting
+    only from the contract."""
+    media_storage = from_exported(contract["instanceInputs"]).media_storage
+    return blob_image_problems(AzureSettings.model_validate({"mediaStorage": media_storage}), stack.production,
+                               list(enumerate(stack.instances)))
+
+
+class AttachedAzureCloud(AzureInstanceResources):
+    """Named, typed and with its providers named as `AzureCloud` (the adapter that builds the cluster), so that an
+    instance moved from an all-in-one stack keeps its URNs; its per-instance resources are made by the same
+    factories, from the platform stack's `instanceInputs`."""
+
+    def __init__(self, name: str, stack: StackSettings, contract: Mapping[str, Any], kubeconfig: pulumi.Output[str],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, stack, opts)
+        self._instances = from_exported(contract["instanceInputs"])
+        self._provider = azure_provider.Provider(f"{name}-provider", location=self._instances.location,
+                                                 opts=pulumi.ResourceOptions(parent=self))
+        provider = common.cluster_provider(name, kubeconfig, contract["clusterIdentifier"], self, depends_on=[])
+        self.infrastructure = platform_contract.infrastructure(
+            contract, provider,
+            redis=ManagedCache(create=self.cache_for) if contract["redis"] == "managed" else InCluster(),
+            object_storage=self.container_for if self._instances.media_storage == "blob" else None,
+            kubeconfig=kubeconfig)
+        self.register_outputs({"clusterIdentifier": contract["clusterIdentifier"]})

@@ -1,0 +1,36 @@
+"""`cloud: gcp` in an instance stack: the instances' own Google Cloud resources, on the cluster of a platform
+stack."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components import platform_contract
+from components.clouds import common
+from components.clouds.gcp.instances import TYPE, GcpInstanceResources, from_exported
+from components.infrastructure import InCluster, ManagedCache
+from components.settings.stack import StackSettings
+
+
+class AttachedGcpCloud(GcpInstanceResources):
+    """Named, typed and with its providers named as `GcpCloud` (the adapter that builds the cluster), so that an
+    instance moved from an all-in-one stack keeps its URNs; its per-instance resources are made by the same
+    factories, from the platform stack's `instanceInputs`. The APIs, the peering and the cluster they wait for in
+    an all-in-one stack are the platform stack's, there already."""
+
+    def __init__(self, name: str, stack: StackSettings, contract: Mapping[str, Any], kubeconfig: pulumi.Output[str],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, stack, opts)
+        self._instances = from_exported(contract["instanceInputs"])
+        self._provider = gcp.Provider(f"{name}-provider", project=self._instances.project,
+                                      region=self._instances.region, opts=pulumi.ResourceOptions(parent=self))
+        provider = common.cluster_provider(name, kubeconfig, contract["clusterIdentifier"], self, depends_on=[])
+        self.infrastructure = platform_contract.infrastructure(
+            contract, provider,
+            redis=ManagedCache(create=self.cache_for) if contract["redis"] == "managed" else InCluster(),
+            object_storage=self.bucket_for, kubeconfig=kubeconfig)
+        self.register_outputs({"clusterIdentifier": contract["clusterIdentifier"]})
