@@ -92,10 +92,18 @@ def exec_kubeconfig(name: str, server: str, ca_data: str, command: str, args: Se
     })
 
 
-def kubernetes_provider(name: str, opts: pulumi.ResourceOptions, **connection: Any) -> k8s.Provider:
+def provider_options(parent: pulumi.Resource) -> pulumi.ResourceOptions:
+    """A provider of the adapter's: its child, or the provider `pulumi state move` brought along with an instance
+    moved from another stack (the move leaves it at the root of the stack): adopted, not replaced by a new one."""
+    return pulumi.ResourceOptions(parent=parent, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)])
+
+
+def kubernetes_provider(name: str, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = (),
+                        **connection: Any) -> k8s.Provider:
     """The stack's Kubernetes provider, reaching the cluster as `connection` says. A Secret's data is updated in
     place (a rotated password, a new relay): by default the provider replaces the Secret instead, which a Secret of
     a fixed name cannot survive (the new one is created before the old one is deleted, and the name is taken)."""
+    opts = pulumi.ResourceOptions.merge(provider_options(parent), pulumi.ResourceOptions(depends_on=list(depends_on)))
     return k8s.Provider(f"{name}-kubernetes", enable_secret_mutable=True, **connection, opts=opts)
 
 
@@ -104,8 +112,7 @@ def cluster_provider(name: str, kubeconfig: pulumi.Output[str], cluster: str, pa
     """The Kubernetes provider of a cluster the adapter built: its kubeconfig kept secret, and a stable identifier
     (the cluster's name), so that a new endpoint, CA or token never replaces every Kubernetes resource."""
     secret: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
-    return kubernetes_provider(name, pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
-                               kubeconfig=secret, cluster_identifier=cluster)
+    return kubernetes_provider(name, parent, depends_on, kubeconfig=secret, cluster_identifier=cluster)
 
 
 def admin_password(name: str, parent: pulumi.Resource, service: str = "mysql") -> pulumi.Output[str]:

@@ -25,7 +25,7 @@ class AttachedAwsCloud(AwsInstanceResources):
         super().__init__(TYPE, name, stack, opts)
         self._instances = from_exported(contract["instanceInputs"])
         self._provider = aws.Provider(f"{name}-provider", region=self._instances.region,
-                                      opts=pulumi.ResourceOptions(parent=self))
+                                      opts=common.provider_options(self))
         # The cluster and its add-ons are the platform stack's: nothing to wait for.
         provider = common.cluster_provider(name, kubeconfig, contract["clusterIdentifier"], self, depends_on=[])
         self.infrastructure = platform_contract.infrastructure(

@@ -73,7 +73,7 @@ class AwsCloud(AwsInstanceResources):
         settings: AwsSettings = stack.aws
         self._region = region
         # Every AWS resource, the instances' buckets included, names this provider.
-        self._provider = aws.Provider(f"{name}-provider", region=region, opts=pulumi.ResourceOptions(parent=self))
+        self._provider = aws.Provider(f"{name}-provider", region=region, opts=common.provider_options(self))
         network = self._network(settings)
         cluster = self._cluster(settings, network)
         provider, access, storage_class, retain_storage_class = self._kubernetes(settings, cluster)

@@ -35,7 +35,7 @@ class AttachedAzureCloud(AzureInstanceResources):
         super().__init__(TYPE, name, stack, opts)
         self._instances = from_exported(contract["instanceInputs"])
         self._provider = azure_provider.Provider(f"{name}-provider", location=self._instances.location,
-                                                 opts=pulumi.ResourceOptions(parent=self))
+                                                 opts=common.provider_options(self))
         provider = common.cluster_provider(name, kubeconfig, contract["clusterIdentifier"], self, depends_on=[])
         self.infrastructure = platform_contract.infrastructure(
             contract, provider,

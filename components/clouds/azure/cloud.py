@@ -87,7 +87,7 @@ class AzureCloud(AzureInstanceResources):
         self._location = location
         # Every Azure resource, the instances' own included, names this provider.
         self._provider = azure_provider.Provider(f"{name}-provider", location=location,
-                                                 opts=pulumi.ResourceOptions(parent=self))
+                                                 opts=common.provider_options(self))
         self._zones = list(settings.availability_zones if settings.availability_zones is not None
                            else (ZONES if self._defaults.high_availability else ()))
         self._client = authorization.get_client_config_output(

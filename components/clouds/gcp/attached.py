@@ -27,7 +27,7 @@ class AttachedGcpCloud(GcpInstanceResources):
         super().__init__(TYPE, name, stack, opts)
         self._instances = from_exported(contract["instanceInputs"])
         self._provider = gcp.Provider(f"{name}-provider", project=self._instances.project,
-                                      region=self._instances.region, opts=pulumi.ResourceOptions(parent=self))
+                                      region=self._instances.region, opts=common.provider_options(self))
         provider = common.cluster_provider(name, kubeconfig, contract["clusterIdentifier"], self, depends_on=[])
         self.infrastructure = platform_contract.infrastructure(
             contract, provider,

@@ -56,7 +56,7 @@ class GcpCloud(GcpInstanceResources):
         self._region = region
         # Every Google Cloud resource, the instances' own included, names this provider.
         self._provider = gcp.Provider(f"{name}-provider", project=project, region=region,
-                                      opts=pulumi.ResourceOptions(parent=self))
+                                      opts=common.provider_options(self))
         memorystore = settings.redis.service == "memorystore"
         self._prerequisites = self._apis(memorystore)
         self._network(settings)

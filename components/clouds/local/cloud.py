@@ -20,7 +20,7 @@ class LocalCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: LocalSettings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("openedx:clouds:LocalCluster", name, None, opts)
-        provider = kubernetes_provider(name, pulumi.ResourceOptions(parent=self), kubeconfig=settings.kubeconfig,
+        provider = kubernetes_provider(name, self, kubeconfig=settings.kubeconfig,
                                        context=settings.context, cluster_identifier=cluster_identifier(settings))
         in_cluster = InCluster()
         self.infrastructure = Infrastructure(
