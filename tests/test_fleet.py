@@ -86,6 +86,8 @@ class FakeRunner:
         self.removed: list[str] = []
         self.outputs_of: dict[str, dict[str, Any]] = {"fleet-platform": {"platform": {"version": 1}}}
         self.history_of: dict[str, LastUpdate] = {}
+        self.unchanged: set[str] = set()
+        """Stacks whose operations plan no change."""
 
     def _operation(self, stack: str, operation: str, on_event: OnEvent) -> None:
         with self.lock:
@@ -107,6 +109,9 @@ class FakeRunner:
                 on_event(diagnostic(f"kubernetes:core/v1:Secret secret:\n  {self.fail[stack, operation]}\n"))
                 on_event(diagnostic("update failed"))
                 raise OperationFailed(f"stdout\nerror: {operation} failed")
+            if stack in self.unchanged:
+                on_event(summary(same=3))
+                return
             for name in ("config", "secret"):
                 on_event(outputs("create", name))
             on_event(summary(create=2, same=1))
@@ -593,6 +598,16 @@ def test_up_command(project: Path, capsys: pytest.CaptureFixture[str]):
     assert "3 succeeded: exit 0" in out
     assert starts(runner)[0] == "fleet-a"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the run's handler is gone
+
+
+def test_up_updates_only_the_stacks_whose_preview_plans_a_change(project: Path,
+                                                                 capsys: pytest.CaptureFixture[str]):
+    runner = FakeRunner()
+    runner.unchanged = {"fleet-a", "fleet-c"}
+    assert entry.main(["up", "fleet.yaml"], lambda: runner) == EXIT_OK
+    assert [(stack, operation) for event, stack, operation in runner.log if event == "start"] == [
+        ("fleet-a", "preview"), ("fleet-b", "preview"), ("fleet-b", "up"), ("fleet-c", "preview")]
+    assert "3 succeeded: exit 0" in capsys.readouterr().out
 
 
 def test_up_refuses_an_undeployed_platform(project: Path, capsys: pytest.CaptureFixture[str]):

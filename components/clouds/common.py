@@ -15,7 +15,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.infrastructure import Infrastructure
+from components import platform_contract
+from components.infrastructure import CacheFactory, InCluster, Infrastructure, ManagedCache
 from components.settings.stack import StackSettings
 
 STORAGE_CLASS = "openedx"
@@ -113,6 +114,17 @@ def cluster_provider(name: str, kubeconfig: pulumi.Output[str], cluster: str, pa
     (the cluster's name), so that a new endpoint, CA or token never replaces every Kubernetes resource."""
     secret: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
     return kubernetes_provider(name, parent, depends_on, kubeconfig=secret, cluster_identifier=cluster)
+
+
+def attached_infrastructure(adapter: pulumi.ComponentResource, name: str, contract: Mapping[str, Any],
+                            kubeconfig: pulumi.Output[str], cache: CacheFactory, **factories: Any) -> Infrastructure:
+    """What an instance stack's adapter returns on any cloud: the platform stack's cluster through a Kubernetes
+    provider named as the adapter that built it names its own (nothing to wait for: the cluster is there), each
+    instance's cache managed when the platform's are, and the adapter's other per-instance factories."""
+    provider = cluster_provider(name, kubeconfig, contract["clusterIdentifier"], adapter, depends_on=[])
+    redis = ManagedCache(create=cache) if contract["redis"] == "managed" else InCluster()
+    adapter.register_outputs({"clusterIdentifier": contract["clusterIdentifier"]})
+    return platform_contract.infrastructure(contract, provider, redis=redis, kubeconfig=kubeconfig, **factories)
 
 
 def admin_password(name: str, parent: pulumi.Resource, service: str = "mysql") -> pulumi.Output[str]:

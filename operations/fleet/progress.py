@@ -102,6 +102,10 @@ class StackProgress:
         if phase == "succeeded":
             self.message = ""
 
+    def plans_no_change(self) -> bool:
+        """The phase's summary (a preview's plan) changes no resource."""
+        return bool(self.changes) and set(self.changes) <= {"same"}
+
     def failure(self, fallback: str) -> str:
         """The line a failure shows: the engine's first error diagnostic but a generic "update failed" (the cause;
         those after it are its consequences, such as "Resource monitor has terminated"), else `fallback` (the

@@ -171,6 +171,11 @@ class FleetRun:
             for phase, call in STEPS[self.operation]:
                 if self._cancel.is_set():
                     raise OperationFailed("interrupted")
+                if phase == "updating" and progress.plans_no_change():
+                    # Nothing to update: the stack's own `up` would only evaluate the program again. (Its outputs
+                    # stay as its last update wrote them.)
+                    progress.message = "no changes"
+                    break
                 progress.enter(phase)
                 self.reporter.changed(progress, phase)
                 getattr(self.runner, call)(name, self._on_event(progress))

@@ -8,10 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import platform_contract
 from components.clouds import common
 from components.clouds.aws.instances import TYPE, AwsInstanceResources, from_exported
-from components.infrastructure import InCluster, ManagedCache
 from components.settings.stack import StackSettings
 
 
@@ -26,10 +24,5 @@ class AttachedAwsCloud(AwsInstanceResources):
         self._instances = from_exported(contract["instanceInputs"])
         self._provider = aws.Provider(f"{name}-provider", region=self._instances.region,
                                       opts=common.provider_options(self))
-        # The cluster and its add-ons are the platform stack's: nothing to wait for.
-        provider = common.cluster_provider(name, kubeconfig, contract["clusterIdentifier"], self, depends_on=[])
-        self.infrastructure = platform_contract.infrastructure(
-            contract, provider,
-            redis=ManagedCache(create=self.cache_for) if contract["redis"] == "managed" else InCluster(),
-            object_storage=self.bucket_for, mail=self.mail_for, kubeconfig=kubeconfig)
-        self.register_outputs({"clusterIdentifier": contract["clusterIdentifier"]})
+        self.infrastructure = common.attached_infrastructure(
+            self, name, contract, kubeconfig, self.cache_for, object_storage=self.bucket_for, mail=self.mail_for)

@@ -8,11 +8,9 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import provider as azure_provider
 
-from components import platform_contract
 from components.clouds import common
 from components.clouds.azure.instances import TYPE, AzureInstanceResources, from_exported
 from components.clouds.azure.settings import AzureSettings, blob_image_problems
-from components.infrastructure import InCluster, ManagedCache
 from components.settings.stack import StackSettings
 
 
@@ -36,10 +34,6 @@ class AttachedAzureCloud(AzureInstanceResources):
         self._instances = from_exported(contract["instanceInputs"])
         self._provider = azure_provider.Provider(f"{name}-provider", location=self._instances.location,
                                                  opts=common.provider_options(self))
-        provider = common.cluster_provider(name, kubeconfig, contract["clusterIdentifier"], self, depends_on=[])
-        self.infrastructure = platform_contract.infrastructure(
-            contract, provider,
-            redis=ManagedCache(create=self.cache_for) if contract["redis"] == "managed" else InCluster(),
-            object_storage=self.container_for if self._instances.media_storage == "blob" else None,
-            kubeconfig=kubeconfig)
-        self.register_outputs({"clusterIdentifier": contract["clusterIdentifier"]})
+        self.infrastructure = common.attached_infrastructure(
+            self, name, contract, kubeconfig, self.cache_for,
+            object_storage=self.container_for if self._instances.media_storage == "blob" else None)

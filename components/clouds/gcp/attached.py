@@ -9,10 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from components import platform_contract
 from components.clouds import common
 from components.clouds.gcp.instances import TYPE, GcpInstanceResources, from_exported
-from components.infrastructure import InCluster, ManagedCache
 from components.settings.stack import StackSettings
 
 
@@ -28,9 +26,5 @@ class AttachedGcpCloud(GcpInstanceResources):
         self._instances = from_exported(contract["instanceInputs"])
         self._provider = gcp.Provider(f"{name}-provider", project=self._instances.project,
                                       region=self._instances.region, opts=common.provider_options(self))
-        provider = common.cluster_provider(name, kubeconfig, contract["clusterIdentifier"], self, depends_on=[])
-        self.infrastructure = platform_contract.infrastructure(
-            contract, provider,
-            redis=ManagedCache(create=self.cache_for) if contract["redis"] == "managed" else InCluster(),
-            object_storage=self.bucket_for, kubeconfig=kubeconfig)
-        self.register_outputs({"clusterIdentifier": contract["clusterIdentifier"]})
+        self.infrastructure = common.attached_infrastructure(
+            self, name, contract, kubeconfig, self.cache_for, object_storage=self.bucket_for)
