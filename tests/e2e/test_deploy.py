@@ -379,11 +379,21 @@ def test_no_secret_in_configmaps_release_values_state_or_logs(cluster: Cluster, 
             assert not leaked, f"{namespace}: {leaked} in {where}"
 
 
-def test_outputs_list_each_instance_urls(cluster: Cluster, deployed: Completed) -> None:
+def pinned(package: str) -> str:
+    """A package's version as requirements.txt pins it."""
+    (version,) = re.findall(rf"^{package}==(\S+)$", (PROJECT_DIR / "requirements.txt").read_text(), re.MULTILINE)
+    return version
+
+
+def test_outputs_list_each_instance_urls_and_what_it_runs(cluster: Cluster, deployed: Completed) -> None:
     done = cluster.pulumi("stack", "output", "--json")
     assert done.returncode == 0, done.output
+    image = yaml.safe_load((PROJECT_DIR / APP_CHART / "values.yaml").read_text())["global"]["openedxImage"]
+    plugins = {"demo": ("mfe", "forum"), "sandbox": ("mfe", "notes", "credentials")}
     assert json.loads(done.output)["instances"] == {
-        name: {"namespace": NAMESPACES[name], "lmsUrl": f"https://{host}", "studioUrl": f"https://studio.{host}"}
+        name: {"namespace": NAMESPACES[name], "lmsUrl": f"https://{host}", "studioUrl": f"https://studio.{host}",
+               "image": f"{image['registry']}/{image['repository']}:{image['tag']}", "tutor": pinned("tutor"),
+               "plugins": {plugin: pinned(f"tutor-{plugin}") for plugin in plugins[name]}}
         for name, host in HOSTS.items()
     }
 
