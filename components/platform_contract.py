@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from components.infrastructure import (
     Cache,
@@ -108,7 +109,7 @@ def data_service(exported: Mapping[str, Any] | None) -> DataService:
     return ManagedEndpoint(**endpoint)
 
 
-def infrastructure(contract: Mapping[str, Any], provider: Any, redis: Cache,
+def infrastructure(contract: Mapping[str, Any], provider: k8s.Provider, redis: Cache,
                    **factories: Any) -> Infrastructure:
     """The instance stack's Infrastructure record: its own Kubernetes provider, and its cloud's per-instance
     factories (`object_storage`, `mail`), made by the cloud's `attach`; the rest as the platform exported it."""

@@ -171,16 +171,18 @@ def test_an_instance_stack_on_shared_servers_never_holds_their_admin_credential(
     contract = {**platform_outputs["platform"],
                 "mysql": {"host": "mysql.internal", "port": 3306, "tls": True, "caCertificate": None}}
     recording = instance_stack(evaluate_stack, {**platform_outputs, "platform": contract})
-    assert not of_type(recording, "kubernetes:core/v1:Namespace") or all(
-        inputs(n)["metadata"]["name"] != "openedx-system" for n in of_type(recording, "kubernetes:core/v1:Namespace"))
+    assert [inputs(n)["metadata"]["name"] for n in of_type(recording, "kubernetes:core/v1:Namespace")] == [
+        "openedx-alpha"]
     assert [r.name for r in of_type(recording, SECRET) if inputs(r)["metadata"].get("namespace") == "openedx-system"
             ] == ["alpha-mysql-user"]
     values = inputs(named(recording, RELEASE, "alpha-provisioning"))["values"]
     assert values["mysql"]["adminSecret"] == "mysql-admin"
     assert values["mysql"]["host"] == "mysql.internal"
     assert values["mongodb"] == {"enabled": False}
-    assert "services" not in {r.name.removeprefix("alpha-") for r in of_type(recording, RELEASE)} or (
-        "mysql" not in inputs(named(recording, RELEASE, "alpha-services"))["values"].get("enabled", {}))
+    services = inputs(named(recording, RELEASE, "alpha-services"))["values"]
+    assert services["mysql"]["enabled"] is False and services["mongodb"]["enabled"] is True
+    settings = inputs(named(recording, SECRET, "alpha-settings"))["stringData"]
+    assert "mysql.internal" in json.dumps(settings)
 
 
 def test_an_instance_stack_refuses_a_platform_it_cannot_use(
