@@ -42,7 +42,8 @@ def _engine_value(value: Any) -> str:
     return json.dumps(value)
 
 
-def _qualified(key: str) -> str:
+def qualified(key: str) -> str:
+    """A stack file's key as the engine names it: `layout` → `openedx:layout`."""
     return key if ":" in key else f"{PROJECT}:{key}"
 
 
@@ -52,17 +53,17 @@ def cli_config(stack_config: Mapping[str, Any]) -> tuple[dict[str, str], list[st
     config: dict[str, str] = {}
     for key, spec in (project.get("config") or {}).items():
         if isinstance(spec, dict) and "value" in spec:
-            config[_qualified(key)] = _engine_value(spec["value"])
+            config[qualified(key)] = _engine_value(spec["value"])
         elif isinstance(spec, dict) and "default" in spec:
-            config[_qualified(key)] = _engine_value(spec["default"])
+            config[qualified(key)] = _engine_value(spec["default"])
         elif not isinstance(spec, dict):
-            config[_qualified(key)] = _engine_value(spec)
+            config[qualified(key)] = _engine_value(spec)
     secret_keys = []
     for key, value in stack_config.items():
         plain = without_secure(value)
         if plain != value:
-            secret_keys.append(_qualified(key))
-        config[_qualified(key)] = _engine_value(plain)
+            secret_keys.append(qualified(key))
+        config[qualified(key)] = _engine_value(plain)
     return config, secret_keys
 
 

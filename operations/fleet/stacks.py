@@ -16,7 +16,7 @@ import yaml
 from components.program import INSTANCE_CHECKS
 from components.settings.model import NAMESPACE, ConfigError
 from components.settings.stack import StackSettings, from_engine_config
-from offline.evaluation import PROJECT, cli_config
+from offline.evaluation import PROJECT, cli_config, qualified, stack_name
 from operations.fleet.file import FleetError, FleetFile, FleetStack
 from operations.passphrase import passphrase_problem
 
@@ -57,15 +57,11 @@ def stack_label(stacks_dir: Path, name: str) -> str:
     return f"{stacks_dir.name}/Pulumi.{name}.yaml"
 
 
-def _qualified(key: str) -> str:
-    return key if ":" in key else f"{PROJECT}:{key}"
-
-
 def read_stack_files(stacks_dir: Path) -> dict[str, StackFile]:
     """Every stack file of `stacks_dir`, by stack name; one that cannot be read or parsed says why."""
     files: dict[str, StackFile] = {}
     for path in sorted(stacks_dir.glob("Pulumi.*.yaml")):
-        name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        name = stack_name(path)
         label = stack_label(stacks_dir, name)
         try:
             document = yaml.safe_load(path.read_text()) or {}
@@ -77,7 +73,7 @@ def read_stack_files(stacks_dir: Path) -> dict[str, StackFile]:
             files[name] = StackFile(name, label, None, "its `config:` is not a mapping")
             continue
         provider = document.get("secretsprovider") if isinstance(document, dict) else None
-        files[name] = StackFile(name, label, {_qualified(str(k)): v for k, v in (config or {}).items()},
+        files[name] = StackFile(name, label, {qualified(str(k)): v for k, v in (config or {}).items()},
                                 secrets_provider=str(provider) if provider is not None else None)
     return files
 
